@@ -1,0 +1,148 @@
+"""The command line: parse arguments, call the library, pick a renderer, decide the exit code.
+
+Nothing here computes a figure.  ``show`` prints its document on standard output and every
+error on standard error; ``check`` prints findings and a summary on standard output.  Plain
+``convcalc SPEC`` means ``convcalc show SPEC``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import ExitCode, SpecError
+from .findings import CHECK_FORMATS, FileResult, check_text, exit_code
+from .render import FORMATS, Terminal
+
+STDIN = "-"
+
+
+def read_source(path: str) -> tuple[str, bytes]:
+    """The spec's display name and bytes; ``-`` is standard input."""
+    if path == STDIN:
+        return "<stdin>", click.get_binary_stream("stdin").read()
+    try:
+        with open(path, "rb") as f:
+            return path, f.read()
+    except OSError as err:
+        raise SpecError(f"cannot read the file: {err.strerror or err}") from None
+
+
+class DefaultGroup(click.Group):
+    """A group whose first argument, when it is not a command, is a spec for ``show``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = ["show", *args]
+        return super().parse_args(ctx, args)
+
+
+def _input_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    from .spec import parse_shape
+
+    try:
+        parse_shape(value, None, "--input")
+    except SpecError as err:
+        raise click.BadParameter(err.message) from None
+    return value
+
+
+def terminal(color: str) -> Terminal:
+    stream = click.get_text_stream("stdout")
+    is_tty = stream.isatty()
+    wants = {"always": True, "never": False}.get(color, is_tty and not os.environ.get("NO_COLOR"))
+    width = None
+    if is_tty:
+        import shutil
+
+        width = shutil.get_terminal_size().columns
+    return Terminal(is_tty=is_tty or color == "always", color=wants, width=width)
+
+
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="convcalc")
+def main() -> None:
+    """convcalc: shapes, params, MACs and FLOPs of a CNN written as a YAML layer stack.
+
+    \b
+    convcalc SPEC                 the per-layer table (same as `convcalc show SPEC`)
+    convcalc show SPEC -f json    one JSON document for scripts
+    convcalc check SPECS...       lint specs in CI: path:line:col findings, exit 0/1/2
+    convcalc kinds                every layer kind and its options
+
+    Exit codes: 0 all good; 1 check found a problem (an unaccepted warning flag or a failed
+    expect; any flag with --strict); 2 the spec or the command line is invalid.
+    """
+
+
+@main.command()
+@click.argument("spec", metavar="SPEC")
+@click.option("--input", "input_", metavar="SHAPE", callback=_input_option,
+              help="Evaluate for this input instead of the spec's: 256x256x3 (H×W×C), 100x16 (L×C), 16x112x112x3.")
+@click.option("--batch", type=click.IntRange(min=1), help="Batch size (MACs, FLOPs and activation memory scale).")
+@click.option("-f", "--format", "fmt", type=click.Choice(list(FORMATS)), default="table", show_default=True,
+              help="Output format: a terminal table, or json/csv/tsv/markdown with exact integers.")
+@click.option("--strict", is_flag=True, help="Exit 1 when any layer is flagged (info too) or an expect fails.")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+              help="Colour in the table; auto means only on a terminal and when NO_COLOR is not set.")
+def show(spec: str, input_: str | None, batch: int | None, fmt: str, strict: bool, color: str) -> None:
+    """Print the per-layer table of SPEC (a YAML file, or - for standard input)."""
+    from .evaluate import evaluate
+    from .spec import load_spec
+
+    path = spec
+    try:
+        path, text = read_source(spec)
+        report = evaluate(load_spec(text), input=input_, batch=batch)
+    except SpecError as err:
+        click.echo(err.render(path), err=True)
+        sys.exit(ExitCode.INVALID)
+    click.echo(FORMATS[fmt](report, terminal(color)), nl=False)
+    failed = strict and (report.flags or report.failures)
+    sys.exit(ExitCode.PROBLEMS if failed else ExitCode.OK)
+
+
+@main.command()
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
+@click.option("-f", "--format", "fmt", type=click.Choice(list(CHECK_FORMATS)), default="text", show_default=True,
+              help="text (path:line:col: severity: message), json, or github (workflow annotations).")
+@click.option("--strict", is_flag=True, help="Also fail on info flags (every non-integer size).")
+def check(specs: tuple[str, ...], fmt: str, strict: bool) -> None:
+    """Check spec files for CI: validate, evaluate, verify every expect.
+
+    Prints one finding per line and a summary, all on standard output.  Exit 0 when every file
+    is clean, 1 when a file has an unaccepted warning flag (any flag with --strict) or a failed
+    expect, 2 when a file is invalid.
+    """
+    results: list[FileResult] = []
+    for spec in specs:
+        try:
+            path, text = read_source(spec)
+        except SpecError as err:
+            from .findings import Finding
+
+            results.append(FileResult(spec, ExitCode.INVALID, (Finding(spec, None, None, "error", err.message),)))
+            continue
+        results.append(check_text(path, text, strict))
+    click.echo(CHECK_FORMATS[fmt](results), nl=False)
+    sys.exit(exit_code(results))
+
+
+@main.command()
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
+def kinds(fmt: str) -> None:
+    """List every layer kind with its aliases and options."""
+    from .docs import kinds_markdown, kinds_text
+
+    click.echo(kinds_markdown() if fmt == "markdown" else kinds_text(), nl=False)
+
+
+def run(argv: list[str] | None = None) -> Any:
+    """The console script's entry point."""
+    return main.main(args=argv, prog_name="convcalc")

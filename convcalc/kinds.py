@@ -1,0 +1,717 @@
+"""Every layer kind, each defined once.
+
+A kind is one self-describing class: its name and aliases, its options (type, default, aliases,
+docs), its shape rule, parameters and MACs (``apply``), a compact summary for the table, and
+its PyTorch equivalent (``torch``: a list of ``torch.nn`` class names with their arguments,
+which the oracle tests build and the exporter writes).  The spec parser, the evaluator, the
+``kinds`` listing, the generated docs and the oracle tests all read :data:`KINDS`; adding a
+kind touches this file only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from .options import (
+    REQUIRED,
+    Bool,
+    Choice,
+    Int,
+    Number,
+    Option,
+    Pad,
+    Padding,
+    PerAxis,
+    Scale,
+    exact_scale,
+    padding_pairs,
+    per_axis,
+)
+from .shapes import AxisFlag, LayerError, Shape, axis_names, same_padding, transposed_axis, window_axis
+
+Opts = dict[str, Any]
+TorchModule = tuple[str, dict[str, Any]]  # a torch.nn class name and its keyword arguments
+
+ACTIVATIONS: dict[str, TorchModule] = {
+    "relu": ("ReLU", {}),
+    "relu6": ("ReLU6", {}),
+    "leaky_relu": ("LeakyReLU", {}),
+    "sigmoid": ("Sigmoid", {}),
+    "tanh": ("Tanh", {}),
+    "gelu": ("GELU", {}),
+    "silu": ("SiLU", {}),
+    "hardswish": ("Hardswish", {}),
+    "softmax": ("Softmax", {"dim": 1}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one layer does to one sample: its output, parameters, buffers, MACs and flags."""
+
+    output: Shape
+    params: int = 0
+    buffers: int = 0
+    macs: int = 0
+    flags: tuple[AxisFlag, ...] = ()
+
+    def then(self, other: Outcome) -> Outcome:
+        """Two stages in sequence (separable convs, conv + batch norm)."""
+        return Outcome(
+            other.output,
+            self.params + other.params,
+            self.buffers + other.buffers,
+            self.macs + other.macs,
+            self.flags + other.flags,
+        )
+
+
+class Kind:
+    """The base of the kinds; a subclass fills in the class attributes and methods."""
+
+    name: ClassVar[str]
+    aliases: ClassVar[dict[str, Opts]] = {}  # another spelling -> the options it fixes
+    options: ClassVar[tuple[Option, ...]] = ()
+    doc: ClassVar[str] = ""
+    example: ClassVar[str] = ""
+    input: ClassVar[str] = "any"  # "spatial", "flat" or "any"
+
+    def apply(self, o: Opts, x: Shape) -> Outcome:
+        return Outcome(x)
+
+    def summary(self, o: Opts) -> str:
+        return ""
+
+    def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
+        raise NotImplementedError
+
+    def check_input(self, x: Shape) -> None:
+        if self.input == "spatial" and x.is_flat:
+            raise LayerError(
+                f"{self.name} needs a spatial input (L×C, H×W×C or D×H×W×C), got a flat vector of {x.channels}"
+            )
+        if self.input == "flat" and not x.is_flat:
+            raise LayerError(f"{self.name} needs a flat input, got {x}: add `- flatten` before it")
+
+
+KINDS: dict[str, Kind] = {}
+SPELLINGS: dict[str, tuple[Kind, Opts]] = {}  # every accepted kind name -> (kind, options it fixes)
+
+
+def register(cls: type[Kind]) -> type[Kind]:
+    kind = cls()
+    for spelling, preset in {cls.name: {}, **cls.aliases}.items():
+        if spelling in SPELLINGS:
+            raise ValueError(f"kind name {spelling!r} is defined twice")
+        SPELLINGS[spelling] = (kind, preset)
+    KINDS[cls.name] = kind
+    return cls
+
+
+# --- shared option sets ------------------------------------------------------------------
+
+OUT = Option("out", Int(), doc="output channels", aliases=("filters", "out_channels"))
+KERNEL = Option("kernel", PerAxis(), doc="kernel size", aliases=("kernel_size",))
+STRIDE = Option("stride", PerAxis(), 1, "stride", ("strides",))
+PADDING = Option("padding", Pad(), 0, "zero padding (number, per axis, [before, after] pairs, same, valid)")
+DILATION = Option("dilation", PerAxis(), 1, "spacing between kernel taps", ("dilation_rate",))
+GROUPS = Option("groups", Int(), 1, "channel groups (in and out must both divide by it)")
+BIAS = Option("bias", Bool(), True, "add a bias per output channel", ("use_bias",))
+BN = Option("bn", Bool(), False, "follow with a batch norm (2·out params, 2·out buffers)")
+ACT = Option("act", Choice(tuple(ACTIVATIONS), allow_none=True), None, "follow with this activation")
+MULTIPLIER = Option("multiplier", Int(), 1, "output channels per input channel", ("depth_multiplier",))
+
+
+def _dims(values: tuple[int, ...]) -> str:
+    return str(values[0]) if len(set(values)) == 1 else "×".join(str(v) for v in values)
+
+
+def _spatial_text(o: Opts, keys: tuple[tuple[str, str, Any], ...]) -> str:
+    parts = []
+    for key, prefix, default in keys:
+        value = o.get(key)
+        if value is None or value == default:
+            continue
+        if isinstance(value, str):
+            parts.append(f"{prefix}:{value}")
+        elif isinstance(value, tuple):
+            parts.append(prefix + "×".join(f"{v[0]}+{v[1]}" if isinstance(v, tuple) else str(v) for v in value))
+        else:
+            parts.append(f"{prefix}{value}")
+    return " ".join(parts)
+
+
+def _post_text(o: Opts) -> str:
+    return "".join(f" +{word}" for word in (("bn" if o.get("bn") else None), o.get("act")) if word)
+
+
+def resolve_padding(
+    padding: Padding, x: Shape, kernel: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...]
+) -> tuple[tuple[int, int], ...]:
+    """``same`` (TensorFlow's rule), ``valid`` (none) or numbers as (before, after) per axis."""
+    if padding == "valid":
+        return ((0, 0),) * x.rank
+    if padding == "same":
+        return tuple(same_padding(n, k, s, d) for n, k, s, d in zip(x.spatial, kernel, stride, dilation))
+    return padding_pairs(padding, x.rank)
+
+
+def pad_module(pairs: tuple[tuple[int, int], ...], value: float = 0.0) -> TorchModule:
+    """torch's ConstantPadNd takes (before, after) pairs last axis first."""
+    flat = tuple(v for pair in reversed(pairs) for v in pair)
+    return (f"ConstantPad{len(pairs)}d", {"padding": flat, "value": value})
+
+
+def _symmetric(pairs: tuple[tuple[int, int], ...]) -> bool:
+    return all(b == a for b, a in pairs)
+
+
+def norm_module(channels: int, rank: int) -> TorchModule:
+    return (f"BatchNorm{max(rank, 1)}d", {"num_features": channels})
+
+
+def act_modules(o: Opts) -> list[TorchModule]:
+    return [ACTIVATIONS[o["act"]]] if o.get("act") else []
+
+
+def batch_norm(x: Shape) -> Outcome:
+    return Outcome(x, params=2 * x.channels, buffers=2 * x.channels)
+
+
+def conv_core(
+    x: Shape,
+    out: int,
+    kernel: Any,
+    stride: Any = 1,
+    padding: Padding = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+    bias: bool = True,
+) -> tuple[Outcome, list[TorchModule]]:
+    """A ConvNd: the one place that knows the convolution's shape, params and MACs."""
+    r = x.rank
+    k = per_axis("kernel", kernel, r)
+    s = per_axis("stride", stride, r)
+    d = per_axis("dilation", dilation, r)
+    pairs = resolve_padding(padding, x, k, s, d)
+    if x.channels % groups:
+        raise LayerError(f"{x.channels} input channels do not divide into {groups} groups: change groups")
+    if out % groups:
+        raise LayerError(f"{out} output channels do not divide into {groups} groups: change out or groups")
+    sizes, flags = [], []
+    for i, name in enumerate(axis_names(r)):
+        size, flag = window_axis(i, name, x.spatial[i], k[i], s[i], *pairs[i], dilation=d[i])
+        sizes.append(size)
+        if flag:
+            flags.append(flag)
+    y = Shape(tuple(sizes), out)
+    taps = (x.channels // groups) * math.prod(k)
+    outcome = Outcome(y, params=out * taps + (out if bias else 0), macs=y.numel * taps, flags=tuple(flags))
+    conv = {"in_channels": x.channels, "out_channels": out, "kernel_size": k, "stride": s, "dilation": d,
+            "groups": groups, "bias": bias}
+    if _symmetric(pairs):
+        modules = [(f"Conv{r}d", {**conv, "padding": tuple(b for b, _ in pairs)})]
+    else:
+        modules = [pad_module(pairs), (f"Conv{r}d", {**conv, "padding": 0})]
+    return outcome, modules
+
+
+def with_post(o: Opts, core: tuple[Outcome, list[TorchModule]]) -> tuple[Outcome, list[TorchModule]]:
+    """The ``bn``/``act`` sugar: a batch norm and an activation after a conv-like layer."""
+    outcome, modules = core
+    if o.get("bn"):
+        outcome = outcome.then(batch_norm(outcome.output))
+        modules = [*modules, norm_module(outcome.output.channels, outcome.output.rank)]
+    return outcome, modules + act_modules(o)
+
+
+class ConvLike(Kind):
+    """Kinds built from :func:`conv_core` share apply/torch through ``build``."""
+
+    input = "spatial"
+
+    def build(self, o: Opts, x: Shape) -> tuple[Outcome, list[TorchModule]]:
+        raise NotImplementedError
+
+    def apply(self, o: Opts, x: Shape) -> Outcome:
+        return self.build(o, x)[0]
+
+    def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
+        return self.build(o, x)[1]
+
+    def summary(self, o: Opts) -> str:
+        keys = (("kernel", "k", None), ("stride", "s", 1), ("padding", "p", 0), ("dilation", "d", 1),
+                ("groups", "g", 1), ("multiplier", "×", 1), ("output_padding", "op", 0))
+        return _spatial_text(o, keys) + _post_text(o)
+
+
+@register
+class Conv(ConvLike):
+    name = "conv"
+    options = (OUT, KERNEL, STRIDE, PADDING, DILATION, GROUPS, BIAS, BN, ACT)
+    doc = "A convolution (PyTorch ConvNd): floor((in + pb + pa − d(k−1) − 1)/s) + 1 per axis."
+    example = "conv: {out: 64, kernel: 3, padding: 1, bn: true, act: relu}"
+
+    def build(self, o: Opts, x: Shape) -> tuple[Outcome, list[TorchModule]]:
+        return with_post(o, conv_core(x, o["out"], o["kernel"], o["stride"], o["padding"], o["dilation"],
+                                      o["groups"], o["bias"]))
+
+
+@register
+class Grouped(Conv):
+    name = "grouped"
+    options = (OUT, KERNEL, STRIDE, PADDING, DILATION, Option("groups", Int(2), doc="channel groups (> 1)"),
+               BIAS, BN, ACT)
+    doc = "A grouped convolution: `conv` with `groups` required and greater than 1."
+    example = "grouped: {out: 30, kernel: 10, groups: 3}"
+
+
+@register
+class Deconv(ConvLike):
+    name = "deconv"
+    aliases = {"conv_transpose": {}, "transpose": {}}
+    options = (OUT, KERNEL, STRIDE, Option("padding", Pad(), 0, PADDING.doc),
+               Option("output_padding", PerAxis(0), 0, "extra cells on the after side of the output"),
+               DILATION, GROUPS, BIAS, BN, ACT)
+    doc = ("A transposed convolution (PyTorch ConvTransposeNd): (in − 1)s − pb − pa + d(k − 1) + output_padding "
+           "+ 1; `same` gives in·s, `valid` (in − 1)s + d(k − 1) + 1.")
+    example = "deconv: {out: 64, kernel: 2, stride: 2}"
+
+    def build(self, o: Opts, x: Shape) -> tuple[Outcome, list[TorchModule]]:
+        r, out, groups = x.rank, o["out"], o["groups"]
+        k = per_axis("kernel", o["kernel"], r)
+        s = per_axis("stride", o["stride"], r)
+        d = per_axis("dilation", o["dilation"], r)
+        op = per_axis("output_padding", o["output_padding"], r)
+        padding = o["padding"]
+        if padding == "same":
+            if any(op):
+                raise LayerError("output_padding does not combine with padding: same (which gives in·stride)")
+            # total padding ke − s when the kernel reaches past the stride; else the missing cells come after
+            reach = [di * (ki - 1) + 1 for ki, di in zip(k, d)]
+            pairs = tuple(((e - si) // 2, (e - si) - (e - si) // 2) if e >= si else (0, 0) for e, si in zip(reach, s))
+            op = tuple(max(0, si - e) for e, si in zip(reach, s))
+            extra_ok = True  # in·s by construction; the output_padding rule is torch's, not this size's
+        else:
+            pairs = resolve_padding(padding, x, k, s, d)
+            extra_ok = False
+        if x.channels % groups:
+            raise LayerError(f"{x.channels} input channels do not divide into {groups} groups: change groups")
+        if out % groups:
+            raise LayerError(f"{out} output channels do not divide into {groups} groups: change out or groups")
+        sizes = []
+        for i, name in enumerate(axis_names(r)):
+            if extra_ok:
+                sizes.append(x.spatial[i] * s[i])
+            else:
+                sizes.append(transposed_axis(name, x.spatial[i], k[i], s[i], *pairs[i], d[i], op[i]))
+        y = Shape(tuple(sizes), out)
+        taps = (out // groups) * math.prod(k)
+        outcome = Outcome(y, params=x.channels * taps + (out if o["bias"] else 0), macs=x.numel * taps)
+        module = {"in_channels": x.channels, "out_channels": out, "kernel_size": k, "stride": s, "dilation": d,
+                  "groups": groups, "bias": o["bias"]}
+        modules: list[TorchModule]
+        if _symmetric(pairs) and all(p < si or p < di for p, si, di in zip(op, s, d)):
+            modules = [(f"ConvTranspose{r}d", {**module, "padding": tuple(b for b, _ in pairs), "output_padding": op})]
+        else:  # torch pads a transposed conv symmetrically only: crop the rest off afterwards
+            modules = [(f"ConvTranspose{r}d", {**module, "padding": 0, "output_padding": 0}),
+                       pad_module(tuple((-b, -a + p) for (b, a), p in zip(pairs, op)))]
+        return with_post(o, (outcome, modules))
+
+
+@register
+class Depthwise(ConvLike):
+    name = "depthwise"
+    options = (KERNEL, STRIDE, PADDING, DILATION, MULTIPLIER, BIAS, BN, ACT)
+    doc = "A depthwise convolution: groups = input channels, in·multiplier output channels."
+    example = "depthwise: {kernel: 3, padding: 1}"
+
+    def build(self, o: Opts, x: Shape) -> tuple[Outcome, list[TorchModule]]:
+        c = x.channels
+        return with_post(o, conv_core(x, c * o["multiplier"], o["kernel"], o["stride"], o["padding"],
+                                      o["dilation"], c, o["bias"]))
+
+
+@register
+class Pointwise(ConvLike):
+    name = "pointwise"
+    options = (OUT, STRIDE, GROUPS, BIAS, BN, ACT)
+    doc = "A 1×1 convolution."
+    example = "pointwise: {out: 128}"
+
+    def build(self, o: Opts, x: Shape) -> tuple[Outcome, list[TorchModule]]:
+        return with_post(o, conv_core(x, o["out"], 1, o["stride"], 0, 1, o["groups"], o["bias"]))
+
+
+@register
+class Separable(ConvLike):
+    name = "separable"
+    options = (
+        OUT, KERNEL, STRIDE, PADDING, DILATION, MULTIPLIER,
+        Option("bias", Bool(), True, "the default of both convs' biases", ("use_bias",)),
+        Option("depthwise_bias", Bool(), None, "bias of the depthwise conv (default: bias)"),
+        Option("pointwise_bias", Bool(), None, "bias of the pointwise conv (default: bias)"),
+        Option("depthwise_bn", Bool(), False, "a batch norm between the two convs"),
+        Option("depthwise_act", ACT.type, None, "an activation between the two convs"),
+        BN, ACT,
+    )
+    doc = ("A depthwise-separable convolution: a depthwise conv (groups = in, in·multiplier channels), then a "
+           "1×1 pointwise conv to `out`.")
+    example = "separable: {out: 128, kernel: 3, padding: 1}"
+
+    def build(self, o: Opts, x: Shape) -> tuple[Outcome, list[TorchModule]]:
+        c = x.channels
+        dbias = o["bias"] if o["depthwise_bias"] is None else o["depthwise_bias"]
+        pbias = o["bias"] if o["pointwise_bias"] is None else o["pointwise_bias"]
+        first = with_post({"bn": o["depthwise_bn"], "act": o["depthwise_act"]},
+                          conv_core(x, c * o["multiplier"], o["kernel"], o["stride"], o["padding"], o["dilation"],
+                                    c, dbias))
+        second = with_post(o, conv_core(first[0].output, o["out"], 1, 1, 0, 1, 1, pbias))
+        return first[0].then(second[0]), first[1] + second[1]
+
+
+@register
+class SpatialSeparable(ConvLike):
+    name = "spatial_separable"
+    options = (OUT, KERNEL, STRIDE, PADDING, BIAS, BN, ACT)
+    doc = "A k×1 conv to `out`, then a 1×k conv `out` → `out` (2-D only); stride and padding split by axis."
+    example = "spatial_separable: {out: 64, kernel: 7, padding: 3}"
+
+    def build(self, o: Opts, x: Shape) -> tuple[Outcome, list[TorchModule]]:
+        if x.rank != 2:
+            raise LayerError(f"spatial_separable is 2-D only; the input is {x}")
+        (kh, kw), (sh, sw) = per_axis("kernel", o["kernel"], 2), per_axis("stride", o["stride"], 2)
+        padding = o["padding"]
+        if isinstance(padding, str):
+            first_pad: Padding = padding
+            second_pad: Padding = padding
+        else:
+            (ph, pw) = padding_pairs(padding, 2)
+            first_pad, second_pad = (ph, (0, 0)), ((0, 0), pw)
+        first = conv_core(x, o["out"], (kh, 1), (sh, 1), first_pad, 1, 1, o["bias"])
+        second = with_post(o, conv_core(first[0].output, o["out"], (1, kw), (1, sw), second_pad, 1, 1, o["bias"]))
+        return first[0].then(second[0]), first[1] + second[1]
+
+
+@register
+class Pool(Kind):
+    name = "pool"
+    aliases = {"maxpool": {"mode": "max"}, "avgpool": {"mode": "avg"}}
+    input = "spatial"
+    options = (
+        Option("mode", Choice(("max", "avg")), "max", "max or average pooling"),
+        Option("kernel", PerAxis(), doc="window size", aliases=("kernel_size", "pool_size")),
+        Option("stride", PerAxis(), None, "stride (default: the kernel)", ("strides",)),
+        Option("padding", Pad(), 0, "padding, at most kernel//2 per side; or same/valid"),
+        Option("dilation", PerAxis(), 1, "spacing between window taps (max pooling only)"),
+        Option("ceil_mode", Bool(), False, "round the output size up (PyTorch's ceil_mode)"),
+    )
+    doc = ("Max or average pooling (PyTorch MaxPoolNd/AvgPoolNd), `ceil_mode` rule included: a last window "
+           "may not start in the right padding.")
+    example = "pool: {kernel: 2}"
+
+    def geometry(self, o: Opts, x: Shape) -> tuple[Any, ...]:
+        r = x.rank
+        k = per_axis("kernel", o["kernel"], r)
+        s = per_axis("stride", k if o["stride"] is None else o["stride"], r)
+        d = per_axis("dilation", o["dilation"], r)
+        if o["mode"] == "avg" and any(v != 1 for v in d):
+            raise LayerError("average pooling has no dilation: remove it or use mode: max")
+        pairs = resolve_padding(o["padding"], x, k, s, d)
+        if not isinstance(o["padding"], str):
+            for (b, a), ki in zip(pairs, k):
+                if max(b, a) > ki // 2:
+                    raise LayerError(f"pooling padding {max(b, a)} exceeds half the kernel ({ki}//2 = {ki // 2})")
+        return k, s, d, pairs
+
+    def apply(self, o: Opts, x: Shape) -> Outcome:
+        k, s, d, pairs = self.geometry(o, x)
+        if o["mode"] == "avg" and o["ceil_mode"] and x.rank == 3:
+            for n, ki, (b, a) in zip(x.spatial, k, pairs):
+                if n + b + a < ki:  # AvgPool3d's own check, stricter than the other pools'
+                    raise LayerError(f"3-D average pooling needs the padded input ({n + b + a}) ≥ the kernel ({ki})")
+        sizes, flags = [], []
+        for i, name in enumerate(axis_names(x.rank)):
+            size, flag = window_axis(i, name, x.spatial[i], k[i], s[i], *pairs[i], d[i], o["ceil_mode"], "window")
+            sizes.append(size)
+            if flag:
+                flags.append(flag)
+        return Outcome(Shape(tuple(sizes), x.channels), flags=tuple(flags))
+
+    def summary(self, o: Opts) -> str:
+        text = _spatial_text(o, (("kernel", "k", None), ("stride", "s", None), ("padding", "p", 0),
+                                 ("dilation", "d", 1)))
+        return f"{o['mode']} {text}" + (" ceil" if o["ceil_mode"] else "")
+
+    def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
+        k, s, d, pairs = self.geometry(o, x)
+        r, mode = x.rank, o["mode"]
+        args: dict[str, Any] = {"kernel_size": k, "stride": s, "ceil_mode": o["ceil_mode"]}
+        if mode == "max":
+            args["dilation"] = d
+        cls = f"{'Max' if mode == 'max' else 'Avg'}Pool{r}d"
+        if _symmetric(pairs):
+            return [(cls, {**args, "padding": tuple(b for b, _ in pairs)})]
+        return [pad_module(pairs, float("-inf") if mode == "max" else 0.0), (cls, {**args, "padding": 0})]
+
+
+@register
+class GlobalPool(Kind):
+    name = "global_pool"
+    input = "spatial"
+    options = (Option("mode", Choice(("avg", "max")), "avg", "average or max"),)
+    doc = "Pools each channel to a single value: 1×…×1×C."
+    example = "global_pool"
+
+    def apply(self, o: Opts, x: Shape) -> Outcome:
+        return Outcome(Shape((1,) * x.rank, x.channels))
+
+    def summary(self, o: Opts) -> str:
+        return o["mode"]
+
+    def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
+        return [(f"Adaptive{o['mode'].capitalize()}Pool{x.rank}d", {"output_size": 1})]
+
+
+@register
+class AdaptivePool(Kind):
+    name = "adaptive_pool"
+    input = "spatial"
+    options = (
+        Option("mode", Choice(("avg", "max")), "avg", "average or max"),
+        Option("out_size", PerAxis(), doc="the output's spatial size", aliases=("output_size",)),
+    )
+    doc = "Adaptive pooling to a fixed spatial size (larger than the input is allowed, as in PyTorch)."
+    example = "adaptive_pool: {out_size: 7}"
+
+    def apply(self, o: Opts, x: Shape) -> Outcome:
+        return Outcome(Shape(per_axis("out_size", o["out_size"], x.rank), x.channels))
+
+    def summary(self, o: Opts) -> str:
+        return f"{o['mode']} → {_dims(per_axis('out_size', o['out_size'], 1) if isinstance(o['out_size'], int) else o['out_size'])}"
+
+    def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
+        return [(f"Adaptive{o['mode'].capitalize()}Pool{x.rank}d",
+                 {"output_size": per_axis("out_size", o["out_size"], x.rank)})]
+
+
+UPSAMPLE_MODES = {"nearest": None, "nearest-exact": None, "area": None, "linear": 1, "bilinear": 2,
+                  "bicubic": 2, "trilinear": 3}
+
+
+@register
+class Upsample(Kind):
+    name = "upsample"
+    input = "spatial"
+    options = (
+        Option("scale", Scale(), None, "scale factor (whole or decimal), or per axis", ("scale_factor",)),
+        Option("size", PerAxis(), None, "the output's spatial size instead of a scale"),
+        Option("mode", Choice(tuple(UPSAMPLE_MODES)), "nearest", "interpolation (no effect on the shape)"),
+        Option("align_corners", Bool(), False, "PyTorch's align_corners (linear modes only; no effect on shape)"),
+    )
+    doc = "Upsampling as PyTorch computes it: floor(double(in)·double(scale)) per axis, or a fixed `size`."
+    example = "upsample: {scale: 2, mode: bilinear}"
+
+    def apply(self, o: Opts, x: Shape) -> Outcome:
+        if (o["scale"] is None) == (o["size"] is None):
+            raise LayerError("upsample takes either scale or size (exactly one of them)")
+        need = UPSAMPLE_MODES[o["mode"]]
+        if need is not None and need != x.rank:
+            fits = [m for m, r in UPSAMPLE_MODES.items() if r == x.rank]
+            raise LayerError(f"mode {o['mode']} needs a {need}-D input; for {x.rank}-D use {' or '.join(fits + ['nearest'])}")
+        if o["align_corners"] and need is None:
+            raise LayerError(f"align_corners only applies to linear modes, not {o['mode']}")
+        if o["size"] is not None:
+            return Outcome(Shape(per_axis("size", o["size"], x.rank), x.channels))
+        sizes, flags = [], []
+        for i, (name, n, scale) in enumerate(zip(axis_names(x.rank), x.spatial, per_axis("scale", o["scale"], x.rank))):
+            exact = n * exact_scale(scale)
+            used = math.floor(float(n) * float(scale))
+            if used < 1:
+                raise LayerError(f"{name}: {n} × {scale} gives an output size of {used}: use a larger scale")
+            sizes.append(used)
+            if exact != used:
+                formula = f"{n} × {scale} = {exact.numerator if exact.denominator == 1 else f'{exact.numerator}/{exact.denominator}'}"
+                if exact.denominator == 1:
+                    reason = (f"PyTorch computes {n} × {scale} in double precision as {float(n) * float(scale)!r} "
+                              f"and uses {used}")
+                else:
+                    reason = "in·scale is not whole; PyTorch floors it"
+                flags.append(AxisFlag(i, exact, used, "warning", 0, formula, reason))
+        return Outcome(Shape(tuple(sizes), x.channels), flags=tuple(flags))
+
+    def summary(self, o: Opts) -> str:
+        if o["size"] is not None:
+            return f"→ {_dims(o['size']) if isinstance(o['size'], tuple) else o['size']} {o['mode']}"
+        scale = o["scale"]
+        return f"×{'×'.join(map(str, scale)) if isinstance(scale, tuple) else scale} {o['mode']}"
+
+    def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
+        args: dict[str, Any] = {"mode": o["mode"]}
+        if o["size"] is not None:
+            args["size"] = per_axis("size", o["size"], x.rank)
+        else:
+            args["scale_factor"] = tuple(float(v) for v in per_axis("scale", o["scale"], x.rank))
+        if UPSAMPLE_MODES[o["mode"]] is not None:
+            args["align_corners"] = o["align_corners"]
+        return [("Upsample", args)]
+
+
+@register
+class Dense(Kind):
+    name = "dense"
+    aliases = {"linear": {}, "fc": {}}
+    input = "flat"
+    options = (
+        Option("out", Int(), doc="output features", aliases=("units", "filters", "out_channels", "out_features")),
+        BIAS,
+    )
+    doc = "A fully connected layer (PyTorch Linear) on a flat input: in·out + out params."
+    example = "dense: {out: 10}"
+
+    def apply(self, o: Opts, x: Shape) -> Outcome:
+        n, out = x.channels, o["out"]
+        return Outcome(Shape((), out), params=n * out + (out if o["bias"] else 0), macs=n * out)
+
+    def summary(self, o: Opts) -> str:
+        return "" if o["bias"] else "no bias"
+
+    def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
+        return [("Linear", {"in_features": x.channels, "out_features": o["out"], "bias": o["bias"]})]
+
+
+@register
+class Flatten(Kind):
+    name = "flatten"
+    doc = "Flattens everything into one vector of ∏(all dims) values."
+    example = "flatten"
+
+    def apply(self, o: Opts, x: Shape) -> Outcome:
+        return Outcome(Shape((), x.numel))
+
+    def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
+        return [("Flatten", {})]
+
+
+@register
+class BatchNorm(Kind):
+    name = "batchnorm"
+    aliases = {"bn": {}}
+    doc = "Batch normalisation: 2C trainable params, and 2C running statistics counted as buffers."
+    example = "batchnorm"
+
+    def apply(self, o: Opts, x: Shape) -> Outcome:
+        return batch_norm(x)
+
+    def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
+        return [norm_module(x.channels, x.rank)]
+
+
+class Activation(Kind):
+    """An element-wise activation: shape unchanged, no params, no MACs."""
+
+    def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
+        cls, args = ACTIVATIONS[self.name]
+        return [(cls, {**args, **({"negative_slope": o["negative_slope"]} if "negative_slope" in o else {})})]
+
+
+for _name in ACTIVATIONS:
+    _options: tuple[Option, ...] = ()
+    if _name == "leaky_relu":
+        _options = (Option("negative_slope", Number(), 0.01, "slope for negative inputs", ("alpha", "slope")),)
+    register(type(f"Act_{_name}", (Activation,), {
+        "name": _name, "options": _options, "example": _name,
+        "doc": f"The {_name} activation: shape unchanged, no params, no MACs.",
+    }))
+
+
+@register
+class Dropout(Kind):
+    name = "dropout"
+    options = (Option("rate", Number(0.0, 1.0), 0.5, "the fraction dropped while training", ("p",)),)
+    doc = "Dropout: shape unchanged, no params."
+    example = "dropout: {rate: 0.5}"
+
+    def summary(self, o: Opts) -> str:
+        return f"rate {o['rate']:g}"
+
+    def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
+        return [("Dropout", {"p": o["rate"]})]
+
+
+@register
+class PadLayer(Kind):
+    name = "pad"
+    input = "spatial"
+    options = (Option("padding", Pad(()), doc="zero padding: a number, per axis, or [before, after] pairs"),)
+    doc = "Zero padding: in + pb + pa per axis."
+    example = "pad: {padding: [[0, 1], [0, 1]]}"
+
+    def apply(self, o: Opts, x: Shape) -> Outcome:
+        pairs = padding_pairs(o["padding"], x.rank)
+        return Outcome(Shape(tuple(n + b + a for n, (b, a) in zip(x.spatial, pairs)), x.channels))
+
+    def summary(self, o: Opts) -> str:
+        return _spatial_text(o, (("padding", "p", None),))
+
+    def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
+        return [pad_module(padding_pairs(o["padding"], x.rank))]
+
+
+@register
+class Crop(Kind):
+    name = "crop"
+    input = "spatial"
+    options = (Option("to", PerAxis(), doc="the size to crop to, per axis"),)
+    doc = "Centre crop to `to` per axis; an odd extra cell comes off the after side."
+    example = "crop: {to: [388, 388]}"
+
+    def pairs(self, o: Opts, x: Shape) -> tuple[tuple[int, int], ...]:
+        to = per_axis("to", o["to"], x.rank)
+        for name, n, t in zip(axis_names(x.rank), x.spatial, to):
+            if t > n:
+                raise LayerError(f"{name}: cannot crop {n} to {t}: crop to a size no larger than the input")
+        return tuple(((n - t) // 2, n - t - (n - t) // 2) for n, t in zip(x.spatial, to))
+
+    def apply(self, o: Opts, x: Shape) -> Outcome:
+        self.pairs(o, x)
+        return Outcome(Shape(per_axis("to", o["to"], x.rank), x.channels))
+
+    def summary(self, o: Opts) -> str:
+        return _spatial_text(o, (("to", "to ", None),))
+
+    def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
+        return [pad_module(tuple((-b, -a) for b, a in self.pairs(o, x)))]
+
+
+@register
+class PixelShuffle(Kind):
+    name = "pixel_shuffle"
+    input = "spatial"
+    options = (Option("factor", Int(), doc="the upscale factor r", aliases=("upscale_factor",)),)
+    doc = "Sub-pixel upsampling (PyTorch PixelShuffle, 2-D): H·r × W·r × C/r²."
+    example = "pixel_shuffle: {factor: 2}"
+
+    def apply(self, o: Opts, x: Shape) -> Outcome:
+        r = o["factor"]
+        if x.rank != 2:
+            raise LayerError(f"pixel_shuffle is 2-D only; the input is {x}")
+        if x.channels % (r * r):
+            raise LayerError(f"{x.channels} channels do not divide by factor² = {r * r}: change the channels or factor")
+        return Outcome(Shape(tuple(n * r for n in x.spatial), x.channels // (r * r)))
+
+    def summary(self, o: Opts) -> str:
+        return f"r{o['factor']}"
+
+    def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
+        return [("PixelShuffle", {"upscale_factor": o["factor"]})]
+
+
+def fixed_options(kind: Kind, preset: Opts) -> tuple[Option, ...]:
+    """The options a spelling accepts: an alias such as ``maxpool`` fixes some of them."""
+    return tuple(opt for opt in kind.options if opt.name not in preset)
+
+
+__all__ = ["KINDS", "SPELLINGS", "REQUIRED", "Kind", "Outcome", "TorchModule", "fixed_options"]

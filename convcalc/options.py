@@ -1,0 +1,257 @@
+"""Option value types: how a layer option is checked, described and broadcast over axes.
+
+Each type is one small object with ``parse`` (rank-free validation of the YAML value, raising
+:class:`OptionError` with a message for a person), ``describe`` (the words used in docs and
+errors) and ``schema`` (its JSON Schema).  Kinds declare their options with these types; the
+spec parser, the docs and the schema read the same declarations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from .shapes import LayerError, axis_names
+
+
+class OptionError(Exception):
+    """A value of the wrong type or range; the spec parser adds where it is."""
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return (_is_int(value) or isinstance(value, float)) and value == value and value not in (float("inf"), float("-inf"))
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value) if not isinstance(value, (dict, list)) else ("a mapping" if isinstance(value, dict) else "a list")
+
+
+class OptionType:
+    """The base of the option types."""
+
+    def parse(self, value: Any) -> Any:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def describe(self) -> str:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def schema(self) -> dict[str, Any]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Int(OptionType):
+    """A whole number with a lower bound."""
+
+    minimum: int = 1
+
+    def parse(self, value: Any) -> int:
+        if not _is_int(value) or value < self.minimum:
+            raise OptionError(f"must be {self.describe()}, got {_show(value)}")
+        return int(value)
+
+    def describe(self) -> str:
+        return {1: "a positive whole number", 0: "a whole number ≥ 0"}.get(self.minimum, f"a whole number ≥ {self.minimum}")
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "integer", "minimum": self.minimum}
+
+
+@dataclass(frozen=True)
+class PerAxis(OptionType):
+    """One whole number for every spatial axis, or a list with one per axis."""
+
+    minimum: int = 1
+
+    def parse(self, value: Any) -> int | tuple[int, ...]:
+        if _is_int(value) and value >= self.minimum:
+            return int(value)
+        if isinstance(value, list) and value and all(_is_int(v) and v >= self.minimum for v in value):
+            return tuple(int(v) for v in value)
+        raise OptionError(f"must be {self.describe()}, got {_show(value)}")
+
+    def describe(self) -> str:
+        word = Int(self.minimum).describe()
+        return f"{word}, or a list of them with one per spatial axis"
+
+    def schema(self) -> dict[str, Any]:
+        one = Int(self.minimum).schema()
+        return {"oneOf": [one, {"type": "array", "items": one, "minItems": 1, "maxItems": 3}]}
+
+
+@dataclass(frozen=True)
+class Scale(OptionType):
+    """A positive number (whole or decimal) for every axis, or one per axis."""
+
+    def parse(self, value: Any) -> float | int | tuple[float | int, ...]:
+        items = value if isinstance(value, list) else [value]
+        if items and all(_is_number(v) and v > 0 for v in items):
+            return tuple(items) if isinstance(value, list) else value
+        raise OptionError(f"must be {self.describe()}, got {_show(value)}")
+
+    def describe(self) -> str:
+        return "a positive number, or a list with one per spatial axis"
+
+    def schema(self) -> dict[str, Any]:
+        one = {"type": "number", "exclusiveMinimum": 0}
+        return {"oneOf": [one, {"type": "array", "items": one, "minItems": 1, "maxItems": 3}]}
+
+
+Padding = int | tuple[int | tuple[int, int], ...] | str
+
+
+@dataclass(frozen=True)
+class Pad(OptionType):
+    """Padding: a number, one per axis, ``[before, after]`` pairs, or ``same``/``valid``."""
+
+    words: tuple[str, ...] = ("same", "valid")
+
+    def parse(self, value: Any) -> Padding:
+        if isinstance(value, str) and value.lower() in self.words:
+            return value.lower()
+        if _is_int(value) and value >= 0:
+            return int(value)
+        if isinstance(value, list) and value:
+            items: list[int | tuple[int, int]] = []
+            for item in value:
+                if _is_int(item) and item >= 0:
+                    items.append(int(item))
+                elif isinstance(item, list) and len(item) == 2 and all(_is_int(v) and v >= 0 for v in item):
+                    items.append((int(item[0]), int(item[1])))
+                else:
+                    break
+            else:
+                return tuple(items)
+        raise OptionError(f"must be {self.describe()}, got {_show(value)}")
+
+    def describe(self) -> str:
+        words = " or ".join(self.words)
+        return (
+            "a whole number ≥ 0, a list with one per spatial axis, a list of [before, after] pairs"
+            + (f", or {words}" if words else "")
+        )
+
+    def schema(self) -> dict[str, Any]:
+        one = {"type": "integer", "minimum": 0}
+        pair = {"type": "array", "items": one, "minItems": 2, "maxItems": 2}
+        options: list[dict[str, Any]] = [
+            one,
+            {"type": "array", "items": {"oneOf": [one, pair]}, "minItems": 1, "maxItems": 3},
+        ]
+        if self.words:
+            options.append({"enum": list(self.words)})
+        return {"oneOf": options}
+
+
+@dataclass(frozen=True)
+class Bool(OptionType):
+    def parse(self, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise OptionError(f"must be true or false, got {_show(value)}")
+        return value
+
+    def describe(self) -> str:
+        return "true or false"
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "boolean"}
+
+
+@dataclass(frozen=True)
+class Choice(OptionType):
+    choices: tuple[str, ...]
+    allow_none: bool = False
+
+    def parse(self, value: Any) -> str | None:
+        if value is None and self.allow_none:
+            return None
+        if isinstance(value, str) and value.lower() in self.choices:
+            return value.lower()
+        if isinstance(value, str) and self.allow_none and value.lower() == "none":
+            return None
+        raise OptionError(f"must be {self.describe()}, got {_show(value)}")
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(self.choices) + (" (or none)" if self.allow_none else "")
+
+    def schema(self) -> dict[str, Any]:
+        return {"enum": [*self.choices, *(["none", None] if self.allow_none else [])]}
+
+
+@dataclass(frozen=True)
+class Number(OptionType):
+    """A real number in [minimum, maximum) (dropout rates, slopes)."""
+
+    minimum: float = 0.0
+    maximum: float | None = None
+
+    def parse(self, value: Any) -> float:
+        if _is_number(value) and value >= self.minimum and (self.maximum is None or value < self.maximum):
+            return float(value)
+        raise OptionError(f"must be {self.describe()}, got {_show(value)}")
+
+    def describe(self) -> str:
+        top = f" and below {self.maximum:g}" if self.maximum is not None else ""
+        return f"a number ≥ {self.minimum:g}{top}"
+
+    def schema(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "number", "minimum": self.minimum}
+        if self.maximum is not None:
+            out["exclusiveMaximum"] = self.maximum
+        return out
+
+
+REQUIRED: Any = object()
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of a kind: its canonical name, type, default, aliases and documentation."""
+
+    name: str
+    type: OptionType
+    default: Any = REQUIRED
+    doc: str = ""
+    aliases: tuple[str, ...] = field(default=())
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+# --- broadcasting over the axes of a given input (done at evaluation, when the rank is known)
+
+
+def per_axis(name: str, value: int | Sequence[Any], rank: int) -> tuple[Any, ...]:
+    """``3`` → ``(3, 3)`` in 2-D; a list must have one item per spatial axis."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != rank:
+            raise LayerError(
+                f"{name} has {len(value)} values but the input has {rank} spatial "
+                f"{'axis' if rank == 1 else 'axes'} ({', '.join(axis_names(rank))}): give one number or {rank}"
+            )
+        return tuple(value)
+    return (value,) * rank
+
+
+def padding_pairs(value: Padding, rank: int) -> tuple[tuple[int, int], ...]:
+    """Numeric padding as ``(before, after)`` per axis (``same``/``valid`` are resolved by the caller)."""
+    assert not isinstance(value, str)
+    return tuple(item if isinstance(item, tuple) else (item, item) for item in per_axis("padding", value, rank))
+
+
+def exact_scale(value: float | int) -> Fraction:
+    """The scale as written: 1.4 is 7/5 exactly (PyTorch's double product is computed apart)."""
+    return Fraction(value) if isinstance(value, int) else Fraction(repr(value))

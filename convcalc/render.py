@@ -1,0 +1,232 @@
+"""Output formats of ``show``: one function per format, registered by name.
+
+The CLI's ``--format`` choices come from :data:`FORMATS`; adding a format touches this file
+only.  Machine formats (json, csv, tsv) carry exact integers; the terminal table humanises.
+rich is imported inside the table renderer alone, so the other formats start fast.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import humanize as h
+from .evaluate import Flag, Report, Row
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Terminal:
+    """Where the output goes: decided by the CLI from the real stream, faked by tests."""
+
+    is_tty: bool = False
+    color: bool = False
+    width: int | None = None
+
+
+Renderer = Callable[[Report, Terminal], str]
+FORMATS: dict[str, Renderer] = {}
+
+
+def renderer(name: str) -> Callable[[Renderer], Renderer]:
+    def add(fn: Renderer) -> Renderer:
+        if name in FORMATS:
+            raise ValueError(f"output format {name!r} is defined twice")
+        FORMATS[name] = fn
+        return fn
+
+    return add
+
+
+# --- the JSON document (the format page's contract; keys may be added, never renamed) ------
+
+
+def flag_document(f: Flag) -> dict[str, Any]:
+    return {"layer": f.layer, "axis": f.axis, "exact": f.exact_text, "used": f.used, "severity": f.severity,
+            "unread": f.unread, "accepted": f.accepted, "formula": f.formula, "reason": f.reason,
+            "line": f.mark.line, "col": f.mark.col}
+
+
+def row_document(r: Row) -> dict[str, Any]:
+    return {"index": r.index, "name": r.name, "kind": r.kind, "summary": r.summary,
+            "input": list(r.input.dims), "output": list(r.output.dims), "params": r.params,
+            "buffers": r.buffers, "macs": r.macs, "flops": r.flops, "flags": [flag_document(f) for f in r.flags],
+            "line": r.mark.line, "col": r.mark.col}
+
+
+def report_document(report: Report) -> dict[str, Any]:
+    t = report.totals
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "name": report.name,
+        "input": list(report.input.dims),
+        "output": list(report.output.dims),
+        "batch": report.batch,
+        "dtype": report.dtype,
+        "layers": [row_document(r) for r in report.rows],
+        "total": {"params": t.params, "buffers": t.buffers, "macs": t.macs, "flops": t.flops,
+                  "activation_bytes": t.activation_bytes, "param_bytes": t.param_bytes},
+        "flags": [flag_document(f) for f in report.flags],
+        "expect": {
+            "checked": report.has_expect,
+            "ok": not report.failures,
+            "failures": [{"message": f.message, "line": f.mark.line if f.mark else None,
+                          "col": f.mark.col if f.mark else None} for f in report.failures],
+        },
+    }
+
+
+def json_lines(document: dict[str, Any]) -> str:
+    """One key per line and one list item per line: readable, greppable, and still one JSON value."""
+
+    def dump(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    parts = []
+    for key, value in document.items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            items = ",\n    ".join(dump(v) for v in value)
+            parts.append(f"  {dump(key)}: [\n    {items}\n  ]")
+        else:
+            parts.append(f"  {dump(key)}: {dump(value)}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
+@renderer("json")
+def render_json(report: Report, term: Terminal) -> str:
+    return json_lines(report_document(report))
+
+
+# --- delimited rows for cut/awk/sort: a header, one row per layer, no decoration ------------
+
+COLUMNS = ("index", "name", "kind", "input", "output", "params", "buffers", "macs", "flops", "flag")
+
+
+def _worst(flags: tuple[Flag, ...]) -> str:
+    unaccepted = [f for f in flags if not f.accepted]
+    if any(f.severity == "warning" for f in unaccepted):
+        return "warning"
+    if unaccepted:
+        return "info"
+    return "accepted" if flags else ""
+
+
+def _cells(r: Row) -> list[Any]:
+    return [r.index, r.name, r.kind, h.shape(r.input, "x"), h.shape(r.output, "x"), r.params, r.buffers, r.macs,
+            r.flops, _worst(r.flags)]
+
+
+def _delimited(report: Report, delimiter: str) -> str:
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    writer.writerows(_cells(r) for r in report.rows)
+    return out.getvalue()
+
+
+@renderer("csv")
+def render_csv(report: Report, term: Terminal) -> str:
+    return _delimited(report, ",")
+
+
+@renderer("tsv")
+def render_tsv(report: Report, term: Terminal) -> str:
+    return _delimited(report, "\t")
+
+
+# --- for people: markdown (exact, grouped numbers) and the terminal table -------------------
+
+
+def flag_notes(report: Report) -> list[str]:
+    return [f"[{i}] {f.severity}: {f.describe()}" for i, f in enumerate(report.flags, 1)]
+
+
+def _markers(report: Report) -> dict[int, str]:
+    """Row index → its flag markers, such as ``warning[1]``, numbered like :func:`flag_notes`."""
+    marks: dict[int, list[str]] = {}
+    number = {id(f): i for i, f in enumerate(report.flags, 1)}
+    for r in report.rows:
+        for f in r.flags:
+            word = "accepted" if f.accepted else f.severity
+            marks.setdefault(r.index, []).append(f"{word}[{number[id(f)]}]")
+    return {k: " ".join(v) for k, v in marks.items()}
+
+
+def totals_lines(report: Report, exact: bool) -> list[tuple[str, str]]:
+    t = report.totals
+    num = h.grouped if exact else (lambda n: f"{h.count(n)} ({h.grouped(n)})")
+    return [
+        ("params (trainable)", num(t.params)),
+        ("buffers (BN running stats)", num(t.buffers)),
+        ("MACs (multiply-accumulates)", num(t.macs)),
+        ("FLOPs (= 2 × MACs)", num(t.flops)),
+        (f"activations ({report.dtype}, batch {report.batch})", h.data_size(t.activation_bytes)),
+        (f"params memory ({report.dtype})", h.data_size(t.param_bytes)),
+    ]
+
+
+@renderer("markdown")
+def render_markdown(report: Report, term: Terminal) -> str:
+    markers = _markers(report)
+    lines = []
+    if report.name:
+        lines += [f"### {report.name}", ""]
+    lines += [f"Input {h.shape(report.input)} → output {h.shape(report.output)}", ""]
+    lines.append("| # | name | kind | kernel/stride/pad | output | params | MACs | FLOPs | flags |")
+    lines.append("|--:|---|---|---|---|--:|--:|--:|---|")
+    for r in report.rows:
+        lines.append(f"| {r.index} | {r.name} | {r.kind} | {r.summary} | {h.shape(r.output)} | {h.grouped(r.params)} "
+                     f"| {h.grouped(r.macs)} | {h.grouped(r.flops)} | {markers.get(r.index, '')} |")
+    lines += ["", *(f"- {k}: {v}" for k, v in totals_lines(report, exact=True))]
+    notes = flag_notes(report) + [f"expect failed: {f.message}" for f in report.failures]
+    if notes:
+        lines += ["", *(f"- {n}" for n in notes)]
+    return "\n".join(lines) + "\n"
+
+
+@renderer("table")
+def render_table(report: Report, term: Terminal) -> str:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    markers = _markers(report)
+    title = f"{report.name}: " if report.name else ""
+    table = Table(title=f"{title}{h.shape(report.input)} → {h.shape(report.output)}", box=box.SIMPLE_HEAD,
+                  title_justify="left")
+    for header, justify in (("#", "right"), ("name", "left"), ("kind", "left"), ("kernel/stride/pad", "left"),
+                            ("output", "right"), ("params", "right"), ("MACs", "right"), ("FLOPs", "right"),
+                            ("flags", "left")):
+        table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for r in report.rows:
+        marker = markers.get(r.index, "")
+        style = "bold red" if "warning" in marker else ("yellow" if "info" in marker else "dim")
+        table.add_row(str(r.index), r.name, r.kind, r.summary, h.shape(r.output), h.count(r.params) if r.params else "–",
+                      h.count(r.macs) if r.macs else "–", h.count(r.flops) if r.flops else "–", Text(marker, style=style))
+    console = Console(record=False, force_terminal=term.is_tty and term.color, no_color=not term.color,
+                      width=term.width if term.is_tty and term.width else 10_000, highlight=False,
+                      color_system="auto" if term.color else None, soft_wrap=False)
+    with console.capture() as capture:
+        console.print(table)
+        totals = Table.grid(padding=(0, 2))
+        totals.add_column(style="bold")
+        totals.add_column(justify="right")
+        for k, v in totals_lines(report, exact=False):
+            totals.add_row(k, v)
+        console.print(totals)
+        notes = flag_notes(report)
+        if notes:
+            console.print()
+            for note in notes:
+                console.print(Text(note, style="red" if "] warning:" in note else "yellow"))
+        for f in report.failures:
+            where = f"line {f.mark.line}: " if f.mark else ""
+            console.print(Text(f"expect failed: {where}{f.message}", style="bold red"))
+    return "\n".join(line.rstrip() for line in capture.get().splitlines()) + "\n"

@@ -1,0 +1,181 @@
+"""Tensor shapes and the exact size arithmetic of sliding windows.
+
+A :class:`Shape` is channels-last (H×W×C, as users write it).  The functions here apply
+PyTorch's size formulas with :class:`fractions.Fraction`, so a division that does not come
+out even is seen, measured (which edge cells are never read) and turned into an
+:class:`AxisFlag` before the framework's floor or ceil is applied.  Every kind that slides a
+window (conv, deconv, pool and their variants) goes through :func:`window_axis` or
+:func:`transposed_axis`; nothing else in the package repeats these formulas.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+AXIS_NAMES: dict[int, tuple[str, ...]] = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+# What one cell of an axis is called in a flag's explanation.
+CELL_WORDS: dict[str, tuple[str, str]] = {
+    "L": ("position", "positions"),
+    "D": ("slice", "slices"),
+    "H": ("row", "rows"),
+    "W": ("column", "columns"),
+}
+
+
+class LayerError(Exception):
+    """A shape that cannot exist; the evaluator adds the layer's name and position."""
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """A tensor's shape without the batch: spatial sizes then channels, or a flat vector."""
+
+    spatial: tuple[int, ...]
+    channels: int
+
+    @property
+    def rank(self) -> int:
+        return len(self.spatial)
+
+    @property
+    def dims(self) -> tuple[int, ...]:
+        return (*self.spatial, self.channels)
+
+    @property
+    def numel(self) -> int:
+        return math.prod(self.spatial) * self.channels
+
+    @property
+    def is_flat(self) -> bool:
+        return not self.spatial
+
+    def __str__(self) -> str:
+        return "×".join(str(d) for d in self.dims)
+
+
+def axis_names(rank: int) -> tuple[str, ...]:
+    return AXIS_NAMES.get(rank, tuple(f"axis{i}" for i in range(rank)))
+
+
+@dataclass(frozen=True, slots=True)
+class AxisFlag:
+    """A size formula that did not divide evenly along one axis (or a lossy upsample)."""
+
+    axis: int  # index into the spatial axes
+    exact: Fraction
+    used: int
+    severity: str  # "info" or "warning"
+    unread: int  # cells of the (padded) input at the far edge that no window reads
+    formula: str  # e.g. "(32 + 2·0 − 3)/2 + 1 = 31/2"
+    reason: str  # why it is info or warning, in words
+
+
+def frac_text(value: Fraction) -> str:
+    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+
+
+def _pad_text(before: int, after: int) -> str:
+    return f"2·{before}" if before == after else f"{before} + {after}"
+
+
+def _cells(axis_name: str, count: int) -> str:
+    one, many = CELL_WORDS.get(axis_name, ("cell", "cells"))
+    return f"{count} {one if count == 1 else many}"
+
+
+def window_axis(
+    axis: int,
+    axis_name: str,
+    size: int,
+    kernel: int,
+    stride: int,
+    before: int,
+    after: int,
+    dilation: int = 1,
+    ceil_mode: bool = False,
+    what: str = "kernel",
+) -> tuple[int, AxisFlag | None]:
+    """Output size of a conv or pool window along one axis, as PyTorch computes it.
+
+    Returns the size PyTorch uses and, when (L − ke)/s is not whole, the flag saying so.
+    Raises LayerError for a size below 1.
+    """
+    padded = size + before + after
+    reach = dilation * (kernel - 1) + 1  # the effective kernel, ke
+    exact = Fraction(padded - reach, stride) + 1
+    if exact.denominator == 1:
+        used = int(exact)
+    elif ceil_mode:
+        used = math.ceil(exact)
+        if (used - 1) * stride >= size + before:  # the last window may not start in the right padding
+            used -= 1
+    else:
+        used = math.floor(exact)
+    if used < 1 or (not ceil_mode and padded < reach):
+        raise LayerError(
+            f"{axis_name}: the {what} reaches {reach} cells but the padded input is only {padded} "
+            f"({size} + {before} + {after}): use a smaller {what} or stride, more padding, "
+            "or a larger input"
+        )
+    if exact.denominator == 1:
+        return used, None
+    covered = (used - 1) * stride + reach
+    unread = max(0, padded - covered)
+    gap = max(0, stride - reach)
+    kernel_text = str(kernel) if dilation == 1 else f"({dilation}·({kernel} − 1) + 1)"
+    formula = f"({size} + {_pad_text(before, after)} − {kernel_text})/{stride} + 1 = {frac_text(exact)}"
+    data_cut = max(0, unread - after)
+    if unread == 0:
+        severity = "info"
+        reason = "ceil_mode: the last window hangs over the edge; every input cell is read"
+    elif unread <= after + gap:
+        severity = "info"
+        if data_cut == 0:
+            reason = f"the last {_cells(axis_name, unread)} never read {'is' if unread == 1 else 'are'} padding"
+        else:
+            reason = (
+                f"the last {_cells(axis_name, unread)} {'is' if unread == 1 else 'are'} never read, "
+                "no more than the stride skips between windows anyway"
+            )
+    else:
+        severity = "warning"
+        reason = (
+            f"the last {_cells(axis_name, data_cut)} of input data {'is' if data_cut == 1 else 'are'} "
+            "never read (cut off at the edge)"
+        )
+    return used, AxisFlag(axis, exact, used, severity, unread, formula, reason)
+
+
+def transposed_axis(
+    axis_name: str,
+    size: int,
+    kernel: int,
+    stride: int,
+    before: int,
+    after: int,
+    dilation: int,
+    output_padding: int,
+) -> int:
+    """Output size of a transposed convolution along one axis: always whole, maybe too small."""
+    if not (output_padding < stride or output_padding < dilation):
+        raise LayerError(
+            f"{axis_name}: output_padding {output_padding} must be smaller than the stride ({stride}) "
+            f"or the dilation ({dilation})"
+        )
+    out = (size - 1) * stride - before - after + dilation * (kernel - 1) + output_padding + 1
+    if out < 1:
+        raise LayerError(
+            f"{axis_name}: the output size would be {out}: "
+            f"({size} − 1)·{stride} − {before + after} + {dilation}·({kernel} − 1) + {output_padding} + 1; "
+            "use less padding or a larger input"
+        )
+    return out
+
+
+def same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
+    """TensorFlow's SAME padding: out = ceil(in/s), the odd cell after."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + dilation * (kernel - 1) + 1 - size, 0)
+    return total // 2, total - total // 2

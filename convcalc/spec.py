@@ -1,0 +1,261 @@
+"""From loaded YAML (with positions) to a validated, frozen :class:`Spec`.
+
+This module owns the format's structure: top-level keys, the layer item forms, option names
+and aliases (checked against each kind's declaration), input shapes, dtypes and ``expect``.
+It checks everything that can be checked without knowing the input's shape; the evaluator
+checks the rest.  Every problem is a :class:`SpecError` at the line and column of the
+offending key or value.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from .errors import Mark, SpecError
+from .kinds import SPELLINGS, Kind, fixed_options
+from .loader import LList, LMap, load, mark_of
+from .options import REQUIRED, OptionError
+
+FORMAT_VERSION = 1
+TOP_KEYS = ("convcalc", "name", "description", "input", "dtype", "batch", "blocks", "layers", "expect")
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}
+LAYER_KEYS = ("name", "expect", "allow_inexact")  # every layer accepts these besides its options
+FIGURES = ("params", "buffers", "macs", "flops", "activation_bytes", "param_bytes")
+BOUNDS = {f"{f}{suffix}": (f, op) for f in FIGURES for suffix, op in (("", "=="), ("_max", "<="), ("_min", ">="))}
+EXPECT_KEYS = ("output", *BOUNDS)
+SUFFIXES = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+_COUNT = re.compile(r"\s*([0-9][0-9_,]*(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)\s*([kKMGT]?)\s*\Z")
+_SHAPE_SPLIT = re.compile(r"\s*[x×X*,]\s*")
+
+
+def suggest(word: str, choices: Any) -> str:
+    """``; did you mean 'kernel'?`` or nothing (difflib is imported only on this error path)."""
+    import difflib
+
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Expect:
+    """What a spec or a layer promises: an output shape and bounds on figures."""
+
+    output: tuple[int, ...] | None
+    output_mark: Mark | None
+    figures: tuple[tuple[str, str, Fraction, Mark], ...]  # (figure, "==" | "<=" | ">=", value, mark)
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    """One leaf layer as written: its kind, its options (canonical names, defaults filled in)."""
+
+    kind: Kind
+    spelling: str
+    options: dict[str, Any]
+    name: str | None
+    expect: Expect | None
+    allow_inexact: bool
+    mark: Mark
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    version: int
+    name: str | None
+    description: str | None
+    input: tuple[int, ...] | None
+    input_mark: Mark | None
+    dtype: str
+    batch: int
+    layers: tuple[Layer, ...]
+    expect: Expect | None
+    mark: Mark | None
+
+
+def _where(parent: Any, key: Any, *, value: bool = True) -> Mark | None:
+    if isinstance(parent, LMap):
+        marks = parent.value_marks if value else parent.key_marks
+        return marks.get(key, parent.mark)
+    if isinstance(parent, LList) and isinstance(key, int):
+        return parent.item_marks[key]
+    return mark_of(parent)
+
+
+def parse_shape(value: Any, mark: Mark | None, what: str = "input") -> tuple[int, ...]:
+    """``28x28x1``, ``[28, 28, 1]`` or ``784`` (a flat vector); at most D×H×W×C."""
+    items: list[Any]
+    if isinstance(value, bool):
+        items = []
+    elif isinstance(value, int):
+        items = [value]
+    elif isinstance(value, str):
+        items = [int(p) if p.isdigit() else p for p in _SHAPE_SPLIT.split(value.strip())]
+    elif isinstance(value, list):
+        items = list(value)
+    else:
+        items = []
+    if not items or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in items) or len(items) > 4:
+        raise SpecError(
+            f"{what} must be a shape such as 28x28x1 (H×W×C), 100x16 (L×C), 16x112x112x3 (D×H×W×C), "
+            f"a list of positive whole numbers, or one number for a flat vector; got {value!r}",
+            mark,
+        )
+    return tuple(items)
+
+
+def parse_count(value: Any, mark: Mark | None, what: str) -> Fraction:
+    """``1007590``, ``"25.6M"``, ``"4.09G"``: a count with an optional K/M/G/T suffix."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return Fraction(value)
+    if isinstance(value, float) and value >= 0 and value == value and value != float("inf"):
+        return Fraction(repr(value))
+    if isinstance(value, str):
+        m = _COUNT.match(value)
+        if m:
+            return Fraction(m.group(1).replace("_", "").replace(",", "")) * SUFFIXES[m.group(2)]
+    raise SpecError(f"{what} must be a count such as 1007590 or 25.6M (suffix K, M, G or T), got {value!r}", mark)
+
+
+def parse_expect(value: Any, mark: Mark | None, *, top: bool) -> Expect:
+    if not isinstance(value, LMap):
+        if top:
+            raise SpecError("expect must be a mapping such as {output: 10, params: 1007590}", mark)
+        return Expect(parse_shape(value, mark, "expect"), mark, ())
+    output, output_mark, figures = None, None, []
+    for key, item in value.items():
+        where = _where(value, key)
+        if key not in EXPECT_KEYS:
+            raise SpecError(f"unknown expect key '{key}'{suggest(key, EXPECT_KEYS)}", _where(value, key, value=False))
+        if key == "output":
+            output, output_mark = parse_shape(item, where, "expect output"), where
+            continue
+        figure, op = BOUNDS[key]
+        count = parse_count(item, where, f"expect {key}")
+        if op == "==" and count.denominator != 1:
+            raise SpecError(f"expect {key} must be a whole number; {item!r} is {count}", where)
+        figures.append((figure, op, count, where))
+    return Expect(output, output_mark, tuple(figures))
+
+
+def parse_options(kind: Kind, spelling: str, preset: dict[str, Any], raw: Any, mark: Mark | None) -> dict[str, Any]:
+    """Check a layer's options against its kind: names, aliases, types; fill in defaults."""
+    accepted = fixed_options(kind, preset)
+    by_name = {}
+    for opt in accepted:
+        for alias in (opt.name, *opt.aliases):
+            by_name[alias] = opt
+    given: dict[str, tuple[str, Any]] = {}
+    items = raw.items() if isinstance(raw, LMap) else ()
+    for key, value in items:
+        if key in LAYER_KEYS:
+            continue
+        opt = by_name.get(key)
+        key_mark = _where(raw, key, value=False)
+        if opt is None:
+            if any(key == o.name or key in o.aliases for o in kind.options):
+                raise SpecError(f"{spelling} fixes '{key}' to {preset.get(key, '')!r}; use {kind.name} to choose it", key_mark)
+            names = [n for o in accepted for n in (o.name, *o.aliases)] + list(LAYER_KEYS)
+            hint = suggest(key, names)
+            listing = ", ".join(o.name for o in accepted) or "none"
+            raise SpecError(f"{spelling} has no option '{key}'{hint or f' (its options: {listing})'}", key_mark)
+        if opt.name in given:
+            raise SpecError(
+                f"'{given[opt.name][0]}' and '{key}' are the same option of {spelling}: give only one", key_mark
+            )
+        try:
+            given[opt.name] = (key, opt.type.parse(value))
+        except OptionError as err:
+            raise SpecError(f"{spelling} {key} {err}", _where(raw, key)) from None
+    options = dict(preset)
+    for opt in accepted:
+        if opt.name in given:
+            options[opt.name] = given[opt.name][1]
+        elif opt.required:
+            raise SpecError(f"{spelling} needs '{opt.name}' ({opt.doc})", mark)
+        else:
+            options[opt.name] = opt.default
+    return options
+
+
+def parse_layer(item: Any, mark: Mark | None) -> Layer:
+    if isinstance(item, str):
+        spelling, raw = item, None
+    elif isinstance(item, LMap) and len(item) == 1:
+        spelling, raw = next(iter(item.items()))
+        mark = _where(item, spelling, value=False)
+    elif isinstance(item, LMap) and item:
+        keys = list(item)
+        kinds = [k for k in keys if k in SPELLINGS]
+        hint = (
+            f": indent the options under '{kinds[0]}:' (e.g. `- {kinds[0]}: {{...}}`)"
+            if len(kinds) == 1
+            else ": write one layer per list item"
+        )
+        raise SpecError(f"a layer is a mapping with exactly one key, its kind; found {', '.join(map(str, keys))}{hint}", mark)
+    else:
+        raise SpecError("a layer is a kind name (`- relu`) or a mapping `- conv: {out: 64, kernel: 3}`", mark)
+    if not isinstance(spelling, str) or spelling not in SPELLINGS:
+        raise SpecError(f"unknown layer kind '{spelling}'{suggest(spelling, SPELLINGS)}", mark)
+    kind, preset = SPELLINGS[spelling]
+    if raw is not None and not isinstance(raw, LMap):
+        raise SpecError(f"the options of {spelling} must be a mapping such as {{{kind.example.partition('{')[2]}", _where(item, spelling))
+    options = parse_options(kind, spelling, preset, raw, mark)
+    name = expect = None
+    allow_inexact = False
+    if isinstance(raw, LMap):
+        if "name" in raw:
+            name = raw["name"]
+            if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", name):
+                raise SpecError(f"name must be a word of letters, digits, _ and - (not starting with a digit), got {name!r}", _where(raw, "name"))
+        if "expect" in raw:
+            expect = parse_expect(raw["expect"], _where(raw, "expect"), top=False)
+        if "allow_inexact" in raw:
+            allow_inexact = raw["allow_inexact"]
+            if not isinstance(allow_inexact, bool):
+                raise SpecError(f"allow_inexact must be true or false, got {allow_inexact!r}", _where(raw, "allow_inexact"))
+    return Layer(kind, spelling, options, name, expect, allow_inexact, mark or Mark(1, 1))
+
+
+def parse_layers(value: Any, mark: Mark | None) -> tuple[Layer, ...]:
+    if not isinstance(value, LList):
+        raise SpecError("layers must be a list, one layer per item (`- conv: {out: 64, kernel: 3}`)", mark)
+    return tuple(parse_layer(item, value.item_marks[i]) for i, item in enumerate(value))
+
+
+def parse_spec(data: Any) -> Spec:
+    """Validate a loaded document and build the :class:`Spec`."""
+    if data is None:
+        raise SpecError("the spec is empty: it needs at least `input:` and `layers:`", Mark(1, 1))
+    if not isinstance(data, LMap):
+        raise SpecError("a spec is a mapping with `input:` and `layers:` at the top", mark_of(data, Mark(1, 1)))
+    for key in data:
+        if key not in TOP_KEYS:
+            raise SpecError(f"unknown top-level key '{key}'{suggest(key, TOP_KEYS)}", _where(data, key, value=False))
+    version = data.get("convcalc", FORMAT_VERSION)
+    if version != FORMAT_VERSION or isinstance(version, bool):
+        raise SpecError(f"this convcalc reads format version {FORMAT_VERSION}, not {version!r}", _where(data, "convcalc"))
+    for key in ("name", "description"):
+        if key in data and not isinstance(data[key], str):
+            raise SpecError(f"{key} must be text, got {data[key]!r}", _where(data, key))
+    shape = parse_shape(data["input"], _where(data, "input")) if "input" in data else None
+    dtype = data.get("dtype", "float32")
+    if dtype not in DTYPE_BYTES:
+        raise SpecError(f"dtype must be one of {', '.join(DTYPE_BYTES)}, got {dtype!r}{suggest(dtype, DTYPE_BYTES)}", _where(data, "dtype"))
+    batch = data.get("batch", 1)
+    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
+        raise SpecError(f"batch must be a positive whole number, got {batch!r}", _where(data, "batch"))
+    if "blocks" in data:
+        raise SpecError("blocks are not supported yet by this version of convcalc", _where(data, "blocks", value=False))
+    if "layers" not in data:
+        raise SpecError("the spec has no `layers:` list", data.mark)
+    layers = parse_layers(data["layers"], _where(data, "layers"))
+    expect = parse_expect(data["expect"], _where(data, "expect"), top=True) if "expect" in data else None
+    return Spec(version, data.get("name"), data.get("description"), shape, _where(data, "input"), dtype, batch,
+                layers, expect, data.mark)
+
+
+def load_spec(text: str | bytes) -> Spec:
+    return parse_spec(load(text))
