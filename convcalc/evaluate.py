@@ -105,7 +105,7 @@ def shape_of(dims: Sequence[int]) -> Shape:
 
 
 def _count(value: Fraction) -> str:
-    return f"{value:,}" if value.denominator == 1 else f"{float(value):,.6g}"
+    return f"{int(value):,}" if value.denominator == 1 else f"{float(value):,.6g}"
 
 
 def check_expect(expect: Expect, output: Shape, figures: dict[str, int], what: str) -> list[Failure]:

@@ -1,0 +1,5 @@
+"""``python -m convcalc``: the same as the ``convcalc`` command."""
+
+from .cli import run
+
+run()

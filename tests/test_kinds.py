@@ -1,0 +1,396 @@
+"""Every kind's shape, params, MACs and flags against numbers worked out from the formulas.
+
+Each expected number is computed in the comment beside it from the format's formulas (or
+quoted from PyTorch / torchvision); none is pasted from convcalc's own output.
+"""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+import pytest
+
+from convcalc.errors import SpecError
+from convcalc.evaluate import Report, evaluate
+from convcalc.spec import load_spec
+
+
+def run(input: str | list[int] | int, *layers: object, **top: object) -> Report:
+    doc = {"input": input, "layers": list(layers), **top}
+    return evaluate(load_spec(json.dumps(doc)))
+
+
+def only(report: Report):  # type: ignore[no-untyped-def]
+    assert len(report.rows) == 1
+    return report.rows[0]
+
+
+def fails(input: str | list[int] | int, *layers: object) -> str:
+    with pytest.raises(SpecError) as info:
+        run(input, *layers)
+    return info.value.message
+
+
+# --- conv and its variants: the convolution-variants example (3 → 30 channels, kernel 10) --------
+
+
+def test_standard_conv_params() -> None:
+    row = only(run("10x10x3", {"conv": {"out": 30, "kernel": 10, "padding": "same"}}))
+    assert row.params == 30 * 3 * 10 * 10 + 30 == 9030
+    assert row.output.dims == (10, 10, 30)
+    assert row.macs == 10 * 10 * 30 * 3 * 100  # out elements × taps
+
+
+def test_dilated_conv_has_the_same_params() -> None:
+    row = only(run("10x10x3", {"conv": {"out": 30, "kernel": 10, "dilation": 2, "padding": "same"}}))
+    assert row.params == 9030
+    assert row.output.dims == (10, 10, 30)
+
+
+def test_grouped_conv() -> None:
+    row = only(run("10x10x3", {"grouped": {"out": 30, "kernel": 10, "groups": 3, "padding": "same"}}))
+    assert row.params == 30 * 1 * 100 + 30 == 3030
+
+
+def test_grouped_requires_more_than_one_group() -> None:
+    assert "groups" in fails("10x10x3", {"grouped": {"out": 30, "kernel": 3, "groups": 1}})
+    assert "needs 'groups'" in fails("10x10x3", {"grouped": {"out": 30, "kernel": 3}})
+
+
+def test_pointwise() -> None:
+    row = only(run("10x10x3", {"pointwise": {"out": 30}}))
+    assert (row.params, row.output.dims) == (3 * 30 + 30, (10, 10, 30))
+
+
+def test_separable_is_depthwise_plus_pointwise() -> None:
+    row = only(run("10x10x3", {"separable": {"out": 30, "kernel": 10, "padding": "same"}}))
+    assert row.params == (3 * 100 + 3) + (30 * 3 + 30) == 423
+    assert row.macs == 10 * 10 * 3 * 100 + 10 * 10 * 30 * 3
+
+
+def test_separable_biases_bn_and_multiplier() -> None:
+    row = only(run("8x8x4", {"separable": {"out": 16, "kernel": 3, "padding": 1, "multiplier": 2, "bias": False,
+                                            "depthwise_bn": True, "bn": True, "act": "relu"}}))
+    # depthwise 4·2 channels · 9 taps, BN(8); pointwise 8·16, BN(16)
+    assert row.params == 8 * 9 + 2 * 8 + 8 * 16 + 2 * 16
+    assert row.buffers == 2 * 8 + 2 * 16
+    assert row.output.dims == (8, 8, 16)
+
+
+def test_depthwise_multiplier() -> None:
+    row = only(run("16x16x8", {"depthwise": {"kernel": 3, "padding": 1, "multiplier": 2}}))
+    assert row.output.dims == (16, 16, 16)
+    assert row.params == 16 * 1 * 9 + 16
+
+
+def test_spatial_separable() -> None:
+    row = only(run("32x32x16", {"spatial_separable": {"out": 32, "kernel": 7, "padding": 3}}))
+    # 7×1 conv 16 → 32, then 1×7 conv 32 → 32
+    assert row.params == (32 * 16 * 7 + 32) + (32 * 32 * 7 + 32)
+    assert row.output.dims == (32, 32, 32)
+    assert "2-D only" in fails("32x16", {"spatial_separable": {"out": 4, "kernel": 3}})
+
+
+def test_fully_connected_variant() -> None:
+    report = run("10x10x3", "flatten", {"dense": {"out": 3000}})
+    assert report.totals.params == 300 * 3000 + 3000 == 903000
+
+
+def test_conv_bias_bn_act_sugar() -> None:
+    row = only(run("56x56x64", {"conv": {"out": 64, "kernel": 3, "padding": 1, "bias": False, "bn": True,
+                                          "act": "relu"}}))
+    assert row.params == 64 * 64 * 9 + 2 * 64
+    assert row.buffers == 2 * 64
+    assert row.macs == 56 * 56 * 64 * 64 * 9
+
+
+def test_conv_groups_must_divide_channels() -> None:
+    assert "do not divide into 4 groups" in fails("8x8x6", {"conv": {"out": 8, "kernel": 3, "groups": 4}})
+    assert "output channels" in fails("8x8x8", {"conv": {"out": 6, "kernel": 3, "groups": 4}})
+
+
+def test_conv_kernel_larger_than_padded_input_is_an_error() -> None:
+    assert "padded input is only 4" in fails("4x4x1", {"conv": {"out": 1, "kernel": 5}})
+    assert only(run("4x4x1", {"conv": {"out": 1, "kernel": 5, "padding": 1}})).output.dims == (2, 2, 1)
+
+
+def test_conv_padding_forms() -> None:
+    # per axis: H (10 + 2 − 3)/1 + 1 = 10, W (10 + 0 − 3) + 1 = 8
+    assert only(run("10x10x1", {"conv": {"out": 1, "kernel": 3, "padding": [1, 0]}})).output.dims == (10, 8, 1)
+    # pairs: H 10 + 0 + 1 − 3 + 1 = 9, W 10 + 2 + 2 − 3 + 1 = 12
+    row = only(run("10x10x1", {"conv": {"out": 1, "kernel": 3, "padding": [[0, 1], [2, 2]]}}))
+    assert row.output.dims == (9, 12, 1)
+    assert only(run("10x10x1", {"conv": {"out": 1, "kernel": 3, "padding": "valid"}})).output.dims == (8, 8, 1)
+    # 1-D pairs
+    assert only(run("10x2", {"conv": {"out": 1, "kernel": 3, "padding": [[0, 1]]}})).output.dims == (9, 1)
+
+
+def test_same_padding_follows_tensorflow() -> None:
+    # out = ceil(224/2) = 112; total pad = (112−1)·2 + 7 − 224 = 5: 2 before, 3 after; exact
+    report = run("224x224x3", {"conv": {"out": 64, "kernel": 7, "stride": 2, "padding": "same"}})
+    assert report.output.dims == (112, 112, 64)
+    assert report.flags == ()
+    # a 1×1 stride-2 'same' conv needs no padding: (224 − 1)/2 + 1 = 225/2 → 112, judged with pad 0
+    report = run("224x224x3", {"conv": {"out": 8, "kernel": 1, "stride": 2, "padding": "same"}})
+    assert report.output.dims == (112, 112, 8)
+    assert {f.severity for f in report.flags} == {"info"}
+
+
+def test_per_axis_kernel_and_stride() -> None:
+    row = only(run("20x30x1", {"conv": {"out": 4, "kernel": [3, 1], "stride": [1, 2]}}))
+    # H (20 − 3) + 1 = 18; W (30 − 1)/2 + 1 = 31/2 → 15
+    assert row.output.dims == (18, 15, 4)
+    assert row.params == 4 * 3 + 4
+
+
+def test_per_axis_list_length_must_match_rank() -> None:
+    assert "kernel has 3 values but the input has 2 spatial axes" in fails("8x8x1", {"conv": {"out": 1, "kernel": [3, 3, 3]}})
+
+
+# --- flags: the format page's examples --------------------------------------------------------
+
+
+def test_resnet_stem_on_224_is_info() -> None:
+    report = run("224x224x3", {"conv": {"out": 64, "kernel": 7, "stride": 2, "padding": 3}})
+    assert report.output.dims == (112, 112, 64)
+    h, w = report.flags
+    assert (h.axis, w.axis) == ("H", "W")
+    assert h.exact == Fraction(225, 2) and h.used == 112 and h.unread == 1
+    assert h.severity == "info"
+    assert h.formula == "(224 + 2·3 − 7)/2 + 1 = 225/2"
+
+
+def test_strided_shortcut_on_56_is_info() -> None:
+    (h, _w) = run("56x56x256", {"conv": {"out": 512, "kernel": 1, "stride": 2}}).flags
+    assert (h.exact, h.used, h.severity) == (Fraction(57, 2), 28, "info")
+
+
+def test_unpadded_stride_2_conv_on_32_is_a_warning() -> None:
+    report = run("32x32x3", {"conv": {"out": 8, "kernel": 3, "stride": 2}})
+    h, _w = report.flags
+    assert h.formula == "(32 + 2·0 − 3)/2 + 1 = 31/2"
+    assert (h.used, h.severity, h.unread) == (15, "warning", 1)
+    assert report.output.dims == (15, 15, 8)
+
+
+def test_pool_on_13_drops_a_row() -> None:
+    (h, _w) = run("13x13x64", {"pool": {"kernel": 2}}).flags
+    assert (h.exact, h.used, h.severity, h.unread) == (Fraction(13, 2), 6, "warning", 1)
+
+
+def test_allow_inexact_accepts_the_flag() -> None:
+    report = run("13x13x64", {"pool": {"kernel": 2, "allow_inexact": True}})
+    assert all(f.accepted for f in report.flags)
+    assert report.failing_flags() == ()
+    assert len(report.failing_flags(strict=True)) == 2
+
+
+# --- pooling ---------------------------------------------------------------------------------
+
+
+def test_pool_defaults_and_aliases() -> None:
+    assert only(run("24x24x10", {"pool": {"kernel": 2}})).output.dims == (12, 12, 10)
+    assert only(run("24x24x10", {"avgpool": {"kernel": 3, "stride": 1}})).output.dims == (22, 22, 10)
+    assert only(run("24x24x10", {"maxpool": {"kernel_size": 3, "strides": 2, "padding": 1}})).output.dims == (12, 12, 10)
+
+
+def test_pool_ceil_mode_rule() -> None:
+    # n=5, k=2, s=2, p=1: ceil((5 + 2 − 2)/2) + 1 = 4, but window 4 would start at 6 ≥ 5 + 1: 3
+    report = run([5, 1], {"pool": {"kernel": 2, "stride": 2, "padding": 1, "ceil_mode": True}})
+    assert report.output.dims == (3, 1)
+    assert [f.severity for f in report.flags] == ["info"]
+    # ceil mode on 13 keeps the last row: ceil(11/2) + 1 = 7
+    assert only(run("13x13x1", {"pool": {"kernel": 2, "ceil_mode": True}})).output.dims == (7, 7, 1)
+
+
+def test_pool_ceil_mode_accepts_input_smaller_than_kernel() -> None:
+    assert only(run([1, 1, 1], {"pool": {"kernel": 2, "ceil_mode": True}})).output.dims == (1, 1, 1)
+    assert "padded input is only 1" in fails([1, 1, 1], {"pool": {"kernel": 2}})
+
+
+def test_pool_padding_at_most_half_the_kernel() -> None:
+    assert "exceeds half the kernel" in fails("8x8x1", {"pool": {"kernel": 2, "padding": 2}})
+
+
+def test_avg_pool_has_no_dilation() -> None:
+    assert "no dilation" in fails("8x8x1", {"avgpool": {"kernel": 2, "dilation": 2}})
+    # max pool with dilation 2: ke = 3, (8 − 3)/2 + 1 = 7/2 → 3
+    assert only(run("8x8x1", {"maxpool": {"kernel": 2, "stride": 2, "dilation": 2}})).output.dims == (3, 3, 1)
+
+
+def test_maxpool_fixes_the_mode() -> None:
+    assert "maxpool fixes 'mode'" in fails("8x8x1", {"maxpool": {"kernel": 2, "mode": "avg"}})
+
+
+def test_global_and_adaptive_pool() -> None:
+    assert only(run("7x7x2048", "global_pool")).output.dims == (1, 1, 2048)
+    assert only(run("13x13x256", {"adaptive_pool": {"out_size": 6}})).output.dims == (6, 6, 256)
+    assert only(run("3x3x8", {"adaptive_pool": {"out_size": [5, 4]}})).output.dims == (5, 4, 8)
+
+
+# --- transposed convolution ------------------------------------------------------------------
+
+
+def test_deconv_formula() -> None:
+    # (4 − 1)·2 − 2·1 + (4 − 1) + 0 + 1 = 8
+    row = only(run("4x4x512", {"deconv": {"out": 256, "kernel": 4, "stride": 2, "padding": 1}}))
+    assert row.output.dims == (8, 8, 256)
+    assert row.params == 512 * 256 * 16 + 256
+    assert row.macs == 4 * 4 * 512 * 256 * 16  # input elements × (out/groups) × taps
+
+
+def test_deconv_output_padding_and_dilation() -> None:
+    # (5 − 1)·2 − 2 + 2·(3 − 1) + 1 + 1 = 12
+    row = only(run([5, 1], {"conv_transpose": {"out": 1, "kernel": 3, "stride": 2, "padding": 1, "dilation": 2,
+                                               "output_padding": 1}}))
+    assert row.output.dims == (12, 1)
+    # op ≥ stride is allowed while op < dilation: (5 − 1)·1 + 2·2 + 1 + 1 = 10
+    assert only(run([5, 1], {"deconv": {"out": 1, "kernel": 3, "dilation": 2, "output_padding": 1}})).output.dims == (10, 1)
+    assert "output_padding 2 must be smaller" in fails([5, 1], {"deconv": {"out": 1, "kernel": 3, "stride": 2,
+                                                                         "output_padding": 2}})
+
+
+def test_deconv_same_and_valid() -> None:
+    assert only(run("7x7x8", {"deconv": {"out": 4, "kernel": 3, "stride": 2, "padding": "same"}})).output.dims == (14, 14, 4)
+    assert only(run("7x7x8", {"deconv": {"out": 4, "kernel": 1, "stride": 3, "padding": "same"}})).output.dims == (21, 21, 4)
+    # valid: (7 − 1)·2 + (3 − 1) + 1 = 15
+    assert only(run("7x7x8", {"deconv": {"out": 4, "kernel": 3, "stride": 2, "padding": "valid"}})).output.dims == (15, 15, 4)
+
+
+def test_deconv_too_much_padding() -> None:
+    assert "output size would be" in fails([1, 1], {"deconv": {"out": 1, "kernel": 1, "padding": 1}})
+
+
+# --- upsample -------------------------------------------------------------------------------
+
+
+def test_upsample_integer_scale() -> None:
+    assert only(run("16x16x8", {"upsample": {"scale": 2}})).output.dims == (32, 32, 8)
+    assert only(run("16x16x8", {"upsample": {"size": [20, 24], "mode": "bilinear"}})).output.dims == (20, 24, 8)
+
+
+def test_upsample_double_precision_floors_below_the_exact_value() -> None:
+    # 45 × 1.4 = 63 exactly, but 45.0 * 1.4 == 62.99999999999999 in double precision
+    report = run([45, 1], {"upsample": {"scale": 1.4}})
+    assert report.output.dims == (62, 1)
+    (flag,) = report.flags
+    assert (flag.exact, flag.used, flag.severity) == (Fraction(63), 62, "warning")
+    # 100 × 0.29 = 29 exactly; PyTorch gives 28
+    assert run([100, 1], {"upsample": {"scale": 0.29}}).output.dims == (28, 1)
+
+
+def test_upsample_non_whole_product_is_a_warning() -> None:
+    (flag,) = run([5, 1], {"upsample": {"scale": 1.5}}).flags
+    assert (flag.exact, flag.used) == (Fraction(15, 2), 7)
+
+
+def test_upsample_mode_must_fit_the_rank() -> None:
+    assert "needs a 2-D input" in fails([8, 1], {"upsample": {"scale": 2, "mode": "bilinear"}})
+    assert "exactly one" in fails("8x8x1", {"upsample": {"scale": 2, "size": 16}})
+
+
+# --- flat layers and the rest --------------------------------------------------------------
+
+
+def test_dense_needs_a_flat_input() -> None:
+    assert "add `- flatten` before it" in fails("5x5x20", {"dense": {"out": 10}})
+    report = run(500, {"linear": {"units": 10}}, {"fc": {"out": 3, "bias": False}})
+    assert [r.params for r in report.rows] == [500 * 10 + 10, 10 * 3]
+
+
+def test_flatten_counts_everything() -> None:
+    assert only(run("10x10x20", "flatten")).output.dims == (2000,)
+
+
+def test_batchnorm_params_and_buffers() -> None:
+    row = only(run("14x14x32", "bn"))
+    assert (row.params, row.buffers, row.macs) == (64, 64, 0)
+
+
+def test_activations_and_dropout_change_nothing() -> None:
+    report = run("4x4x3", "relu", "relu6", {"leaky_relu": {"negative_slope": 0.2}}, "sigmoid", "tanh", "gelu",
+                 "silu", "hardswish", "softmax", {"dropout": {"rate": 0.1}})
+    assert all(r.output.dims == (4, 4, 3) and r.params == 0 and r.macs == 0 for r in report.rows)
+
+
+def test_pad_and_crop() -> None:
+    assert only(run("10x10x1", {"pad": {"padding": [[0, 1], [2, 3]]}})).output.dims == (11, 15, 1)
+    assert only(run("64x64x8", {"crop": {"to": [56, 60]}})).output.dims == (56, 60, 8)
+    assert "cannot crop 64 to 65" in fails("64x64x8", {"crop": {"to": 65}})
+
+
+def test_pixel_shuffle() -> None:
+    assert only(run("8x8x64", {"pixel_shuffle": {"factor": 2}})).output.dims == (16, 16, 16)
+    assert "do not divide by factor² = 4" in fails("8x8x6", {"pixel_shuffle": {"factor": 2}})
+
+
+def test_spatial_kinds_refuse_flat_input() -> None:
+    assert "needs a spatial input" in fails(100, {"conv": {"out": 1, "kernel": 3}})
+
+
+# --- ranks ---------------------------------------------------------------------------------
+
+
+def test_one_d() -> None:
+    row = only(run("100x16", {"conv": {"out": 32, "kernel": 5, "stride": 2}}))
+    # (100 − 5)/2 + 1 = 97/2 → 48
+    assert row.output.dims == (48, 32)
+    assert row.params == 32 * 16 * 5 + 32
+
+
+def test_three_d() -> None:
+    row = only(run("16x112x112x3", {"conv": {"out": 64, "kernel": 3, "padding": 1}}))
+    assert row.output.dims == (16, 112, 112, 64)
+    assert row.params == 64 * 3 * 27 + 64
+    assert row.macs == 16 * 112 * 112 * 64 * 3 * 27
+
+
+# --- totals, batch, memory, expect --------------------------------------------------------
+
+
+CONVNET = ("28x28x1", {"conv": {"out": 10, "kernel": 5}}, {"pool": {"kernel": 2}},
+           {"conv": {"out": 20, "kernel": 3, "name": "conv2"}}, "flatten", {"dense": {"out": 500}}, "relu",
+           {"dense": {"out": 10}})
+
+
+def test_convnet_totals() -> None:
+    report = run(*CONVNET)
+    assert [r.name for r in report.rows] == ["conv1", "pool1", "conv2", "flatten1", "dense1", "relu1", "dense2"]
+    assert report.totals.params == 260 + 1820 + 1000500 + 5010 == 1007590
+    assert report.totals.macs == 144000 + 180000 + 1000000 + 5000
+    assert report.totals.flops == 2 * report.totals.macs
+    # outputs: 5760 + 1440 + 2000 + 2000 + 500 + 500 + 10 = 12210 values of 4 bytes
+    assert report.totals.activation_bytes == 48840
+    assert report.totals.param_bytes == 4 * 1007590
+
+
+def test_batch_scales_macs_and_memory_not_params() -> None:
+    report = run(*CONVNET, batch=4, dtype="float16")
+    assert report.totals.params == 1007590
+    assert report.totals.macs == 4 * 1329000
+    assert report.totals.activation_bytes == 4 * 12210 * 2
+    assert report.totals.param_bytes == 2 * 1007590
+
+
+def test_expect_failures_name_the_figure() -> None:
+    report = run(*CONVNET, expect={"params": 1007600, "macs_max": "1M", "output": "10"})
+    messages = [f.message for f in report.failures]
+    assert messages == ["params is 1,007,590, expected 1,007,600", "macs is 1,329,000, expected at most 1,000,000"]
+
+
+def test_layer_expect() -> None:
+    report = run("28x28x1", {"conv": {"out": 10, "kernel": 5, "expect": "24x24x12"}})
+    assert [f.message for f in report.failures] == ["conv1: output is 24×24×10, expected 24×24×12"]
+    assert run("28x28x1", {"conv": {"out": 10, "kernel": 5, "expect": [24, 24, 10]}}).failures == ()
+    assert run("28x28x1", {"conv": {"out": 10, "kernel": 5, "expect": {"params": 260}}}).failures == ()
+
+
+def test_expect_suffixes() -> None:
+    assert run(*CONVNET, expect={"params_max": "1.01M", "params_min": "1M", "flops": "2.658M"}).failures == ()
+
+
+def test_input_override() -> None:
+    report = evaluate(load_spec(json.dumps({"input": "28x28x1", "layers": [{"conv": {"out": 2, "kernel": 5}}]})),
+                      input="32x32x1")
+    assert report.output.dims == (28, 28, 2)
