@@ -6,8 +6,9 @@ Everything that can be wrong with a user's input becomes a :class:`SpecError` ca
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import enum
-from dataclasses import dataclass
 
 
 class ExitCode(enum.IntEnum):
@@ -18,8 +19,7 @@ class ExitCode(enum.IntEnum):
     INVALID = 2  # the spec or the command line is invalid
 
 
-@dataclass(frozen=True, slots=True)
-class Mark:
+class Mark(NamedTuple):
     """A position in the spec text, 1-based like every editor."""
 
     line: int

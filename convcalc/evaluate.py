@@ -8,8 +8,9 @@ humanise them.  An impossible shape raises :class:`SpecError` at the layer's lin
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from collections.abc import Sequence
-from dataclasses import dataclass
 from fractions import Fraction
 
 from .errors import Mark, SpecError
@@ -18,8 +19,7 @@ from .shapes import LayerError, Shape, axis_names, frac_text
 from .spec import DTYPE_BYTES, Expect, Layer, Spec, parse_shape
 
 
-@dataclass(frozen=True, slots=True)
-class Flag:
+class Flag(NamedTuple):
     """A non-integer size, attributed to a layer and an axis."""
 
     layer: str
@@ -42,8 +42,7 @@ class Flag:
         return frac_text(self.exact)
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
+class Row(NamedTuple):
     """One leaf layer's figures, for the whole batch."""
 
     index: int
@@ -63,16 +62,14 @@ class Row:
         return 2 * self.macs
 
 
-@dataclass(frozen=True, slots=True)
-class Failure:
+class Failure(NamedTuple):
     """An ``expect`` that did not hold."""
 
     message: str
     mark: Mark | None
 
 
-@dataclass(frozen=True, slots=True)
-class Totals:
+class Totals(NamedTuple):
     params: int
     buffers: int
     macs: int
@@ -81,8 +78,7 @@ class Totals:
     param_bytes: int
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
+class Report(NamedTuple):
     name: str | None
     input: Shape
     output: Shape
@@ -177,7 +173,7 @@ def evaluate(spec: Spec, input: Sequence[int] | str | None = None, batch: int | 
     totals = Totals(params, sum(r.buffers for r in rows), macs, 2 * macs,
                     sum(r.output.numel for r in rows) * batch * size, params * size)
     if spec.expect is not None:
-        failures += check_expect(spec.expect, x, {f: getattr(totals, f) for f in totals.__slots__}, "")
+        failures += check_expect(spec.expect, x, {f: getattr(totals, f) for f in Totals._fields}, "")
     flags = tuple(f for r in rows for f in r.flags)
     return Report(spec.name, first, x, batch, spec.dtype, tuple(rows), totals, flags, tuple(failures),
                   spec.expect is not None or any(layer.expect for layer in spec.layers))

@@ -7,17 +7,17 @@ exit code comes from the statuses alone (:func:`exit_code`).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from .errors import ExitCode, SpecError
 from .evaluate import evaluate
 from .spec import load_spec
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(NamedTuple):
     path: str
     line: int | None
     col: int | None
@@ -31,8 +31,7 @@ class Finding:
         return f"{self.where()}: {self.severity}: {self.message}"
 
 
-@dataclass(frozen=True, slots=True)
-class FileResult:
+class FileResult(NamedTuple):
     path: str
     status: ExitCode
     findings: tuple[Finding, ...]

@@ -11,8 +11,7 @@ kind touches this file only.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, NamedTuple, ClassVar
 
 from .options import (
     REQUIRED,
@@ -47,8 +46,7 @@ ACTIVATIONS: dict[str, TorchModule] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What one layer does to one sample: its output, parameters, buffers, MACs and flags."""
 
     output: Shape

@@ -9,9 +9,8 @@ spec parser, the docs and the schema read the same declarations.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 from .shapes import LayerError, axis_names
 
@@ -38,21 +37,17 @@ def _show(value: Any) -> str:
     return str(value) if not isinstance(value, (dict, list)) else ("a mapping" if isinstance(value, dict) else "a list")
 
 
-class OptionType:
-    """The base of the option types."""
+class OptionType(Protocol):
+    """What every option type offers."""
 
-    def parse(self, value: Any) -> Any:  # pragma: no cover - interface
-        raise NotImplementedError
+    def parse(self, value: Any) -> Any: ...
 
-    def describe(self) -> str:  # pragma: no cover - interface
-        raise NotImplementedError
+    def describe(self) -> str: ...
 
-    def schema(self) -> dict[str, Any]:  # pragma: no cover - interface
-        raise NotImplementedError
+    def schema(self) -> dict[str, Any]: ...
 
 
-@dataclass(frozen=True)
-class Int(OptionType):
+class Int(NamedTuple):
     """A whole number with a lower bound."""
 
     minimum: int = 1
@@ -69,8 +64,7 @@ class Int(OptionType):
         return {"type": "integer", "minimum": self.minimum}
 
 
-@dataclass(frozen=True)
-class PerAxis(OptionType):
+class PerAxis(NamedTuple):
     """One whole number for every spatial axis, or a list with one per axis."""
 
     minimum: int = 1
@@ -91,8 +85,7 @@ class PerAxis(OptionType):
         return {"oneOf": [one, {"type": "array", "items": one, "minItems": 1, "maxItems": 3}]}
 
 
-@dataclass(frozen=True)
-class Scale(OptionType):
+class Scale(NamedTuple):
     """A positive number (whole or decimal) for every axis, or one per axis."""
 
     def parse(self, value: Any) -> float | int | tuple[float | int, ...]:
@@ -112,8 +105,7 @@ class Scale(OptionType):
 Padding = int | tuple[int | tuple[int, int], ...] | str
 
 
-@dataclass(frozen=True)
-class Pad(OptionType):
+class Pad(NamedTuple):
     """Padding: a number, one per axis, ``[before, after]`` pairs, or ``same``/``valid``."""
 
     words: tuple[str, ...] = ("same", "valid")
@@ -155,8 +147,7 @@ class Pad(OptionType):
         return {"oneOf": options}
 
 
-@dataclass(frozen=True)
-class Bool(OptionType):
+class Bool(NamedTuple):
     def parse(self, value: Any) -> bool:
         if not isinstance(value, bool):
             raise OptionError(f"must be true or false, got {_show(value)}")
@@ -169,8 +160,7 @@ class Bool(OptionType):
         return {"type": "boolean"}
 
 
-@dataclass(frozen=True)
-class Choice(OptionType):
+class Choice(NamedTuple):
     choices: tuple[str, ...]
     allow_none: bool = False
 
@@ -190,8 +180,7 @@ class Choice(OptionType):
         return {"enum": [*self.choices, *(["none", None] if self.allow_none else [])]}
 
 
-@dataclass(frozen=True)
-class Number(OptionType):
+class Number(NamedTuple):
     """A real number in [minimum, maximum) (dropout rates, slopes)."""
 
     minimum: float = 0.0
@@ -216,15 +205,14 @@ class Number(OptionType):
 REQUIRED: Any = object()
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(NamedTuple):
     """One option of a kind: its canonical name, type, default, aliases and documentation."""
 
     name: str
     type: OptionType
     default: Any = REQUIRED
     doc: str = ""
-    aliases: tuple[str, ...] = field(default=())
+    aliases: tuple[str, ...] = ()
 
     @property
     def required(self) -> bool:

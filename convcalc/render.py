@@ -7,10 +7,8 @@ rich is imported inside the table renderer alone, so the other formats start fas
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import humanize as h
 from .evaluate import Flag, Report, Row
@@ -18,8 +16,7 @@ from .evaluate import Flag, Report, Row
 SCHEMA_VERSION = 1
 
 
-@dataclass(frozen=True)
-class Terminal:
+class Terminal(NamedTuple):
     """Where the output goes: decided by the CLI from the real stream, faked by tests."""
 
     is_tty: bool = False
@@ -81,6 +78,8 @@ def report_document(report: Report) -> dict[str, Any]:
 
 def json_lines(document: dict[str, Any]) -> str:
     """One key per line and one list item per line: readable, greppable, and still one JSON value."""
+
+    import json
 
     def dump(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)

@@ -10,8 +10,9 @@ window (conv, deconv, pool and their variants) goes through :func:`window_axis` 
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import math
-from dataclasses import dataclass
 from fractions import Fraction
 
 AXIS_NAMES: dict[int, tuple[str, ...]] = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
@@ -28,8 +29,7 @@ class LayerError(Exception):
     """A shape that cannot exist; the evaluator adds the layer's name and position."""
 
 
-@dataclass(frozen=True, slots=True)
-class Shape:
+class Shape(NamedTuple):
     """A tensor's shape without the batch: spatial sizes then channels, or a flat vector."""
 
     spatial: tuple[int, ...]
@@ -59,8 +59,7 @@ def axis_names(rank: int) -> tuple[str, ...]:
     return AXIS_NAMES.get(rank, tuple(f"axis{i}" for i in range(rank)))
 
 
-@dataclass(frozen=True, slots=True)
-class AxisFlag:
+class AxisFlag(NamedTuple):
     """A size formula that did not divide evenly along one axis (or a lossy upsample)."""
 
     axis: int  # index into the spatial axes

@@ -10,9 +10,8 @@ offending key or value.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import Mark, SpecError
 from .kinds import SPELLINGS, Kind, fixed_options
@@ -39,8 +38,7 @@ def suggest(word: str, choices: Any) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
-@dataclass(frozen=True, slots=True)
-class Expect:
+class Expect(NamedTuple):
     """What a spec or a layer promises: an output shape and bounds on figures."""
 
     output: tuple[int, ...] | None
@@ -48,8 +46,7 @@ class Expect:
     figures: tuple[tuple[str, str, Fraction, Mark], ...]  # (figure, "==" | "<=" | ">=", value, mark)
 
 
-@dataclass(frozen=True, slots=True)
-class Layer:
+class Layer(NamedTuple):
     """One leaf layer as written: its kind, its options (canonical names, defaults filled in)."""
 
     kind: Kind
@@ -61,8 +58,7 @@ class Layer:
     mark: Mark
 
 
-@dataclass(frozen=True, slots=True)
-class Spec:
+class Spec(NamedTuple):
     version: int
     name: str | None
     description: str | None
