@@ -59,16 +59,20 @@ def exit_code(results: Sequence[FileResult]) -> ExitCode:
     return max((r.status for r in results), default=ExitCode.OK)
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def summary(results: Sequence[FileResult]) -> str:
     n = len(results)
     clean = sum(r.status == ExitCode.OK for r in results)
     problems = sum(r.status == ExitCode.PROBLEMS for r in results)
     invalid = sum(r.status == ExitCode.INVALID for r in results)
-    warnings = sum(f.severity in ("warning", "info") for r in results for f in r.findings)
+    flags = sum(f.severity in ("warning", "info") for r in results for f in r.findings)
     expects = sum(r.failed_expects for r in results)
     verdict = "all clean" if clean == n else f"{clean} clean, {problems} with problems, {invalid} invalid"
-    details = f" ({warnings} flagged layer{'s' if warnings != 1 else ''}, {expects} failed expectation{'s' if expects != 1 else ''})" if problems else ""
-    return f"checked {n} file{'s' if n != 1 else ''}: {verdict}{details}"
+    details = f" ({plural(flags, 'failing flag')}, {plural(expects, 'failed expectation')})" if problems else ""
+    return f"checked {plural(n, 'file')}: {verdict}{details}"
 
 
 CheckRenderer = Callable[[Sequence[FileResult]], str]

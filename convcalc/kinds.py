@@ -88,10 +88,10 @@ class Kind:
     def check_input(self, x: Shape) -> None:
         if self.input == "spatial" and x.is_flat:
             raise LayerError(
-                f"{self.name} needs a spatial input (L×C, H×W×C or D×H×W×C), got a flat vector of {x.channels}"
+                f"{self.name} needs a spatial input (L×C, H×W×C or D×H×W×C), not a flat vector"
             )
         if self.input == "flat" and not x.is_flat:
-            raise LayerError(f"{self.name} needs a flat input, got {x}: add `- flatten` before it")
+            raise LayerError(f"{self.name} needs a flat input: add `- flatten` before it")
 
 
 KINDS: dict[str, Kind] = {}

@@ -148,13 +148,16 @@ def flag_notes(report: Report) -> list[str]:
 
 def _markers(report: Report) -> dict[int, str]:
     """Row index → its flag markers, such as ``warning[1]``, numbered like :func:`flag_notes`."""
-    marks: dict[int, list[str]] = {}
-    number = {id(f): i for i, f in enumerate(report.flags, 1)}
+    marks: dict[int, str] = {}
+    number = 0
     for r in report.rows:
+        words: dict[str, list[str]] = {}
         for f in r.flags:
-            word = "accepted" if f.accepted else f.severity
-            marks.setdefault(r.index, []).append(f"{word}[{number[id(f)]}]")
-    return {k: " ".join(v) for k, v in marks.items()}
+            number += 1
+            words.setdefault("accepted" if f.accepted else f.severity, []).append(str(number))
+        if words:
+            marks[r.index] = " ".join(f"{word}[{','.join(numbers)}]" for word, numbers in words.items())
+    return marks
 
 
 def totals_lines(report: Report, exact: bool) -> list[tuple[str, str]]:
