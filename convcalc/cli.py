@@ -89,9 +89,12 @@ def main() -> None:
 @click.option("-f", "--format", "fmt", type=click.Choice(list(FORMATS)), default="table", show_default=True,
               help="Output format: a terminal table, or json/csv/tsv/markdown with exact integers.")
 @click.option("--strict", is_flag=True, help="Exit 1 when any layer is flagged (info too) or an expect fails.")
+@click.option("--depth", type=click.IntRange(min=1), metavar="N",
+              help="Table: fold blocks, repeats and branches nested N deep into one row with summed figures.")
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
               help="Colour in the table; auto means only on a terminal and when NO_COLOR is not set.")
-def show(spec: str, input_: str | None, batch: int | None, fmt: str, strict: bool, color: str) -> None:
+def show(spec: str, input_: str | None, batch: int | None, fmt: str, strict: bool, depth: int | None,
+         color: str) -> None:
     """Print the per-layer table of SPEC (a YAML file, or - for standard input)."""
     from .evaluate import evaluate
     from .spec import load_spec
@@ -103,7 +106,7 @@ def show(spec: str, input_: str | None, batch: int | None, fmt: str, strict: boo
     except SpecError as err:
         click.echo(err.render(path), err=True)
         sys.exit(ExitCode.INVALID)
-    click.echo(FORMATS[fmt](report, terminal(color)), nl=False)
+    click.echo(FORMATS[fmt](report, terminal(color)._replace(depth=depth)), nl=False)
     failed = strict and (report.flags or report.failures)
     sys.exit(ExitCode.PROBLEMS if failed else ExitCode.OK)
 

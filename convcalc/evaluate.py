@@ -16,7 +16,21 @@ from fractions import Fraction
 from .errors import Mark, SpecError
 from .kinds import Outcome
 from .shapes import LayerError, Shape, axis_names, frac_text
-from .spec import DTYPE_BYTES, Expect, Layer, Spec, parse_shape
+from .spec import (
+    DTYPE_BYTES,
+    Branches,
+    Call,
+    Expect,
+    Layer,
+    Node,
+    Parser,
+    Repeat,
+    Residual,
+    Skip,
+    Spec,
+    parse_shape,
+    word_of,
+)
 
 
 class Flag(NamedTuple):
@@ -56,6 +70,8 @@ class Row(NamedTuple):
     macs: int
     flags: tuple[Flag, ...]
     mark: Mark
+    depth: int = 0  # how many groups (block calls, repeats, residuals, joins) enclose the row
+    inputs: tuple[Shape, ...] = ()  # a join's inputs, every joined shape
 
     @property
     def flops(self) -> int:
@@ -78,6 +94,18 @@ class Totals(NamedTuple):
     param_bytes: int
 
 
+class Group(NamedTuple):
+    """A block call, repeat (and each iteration), residual or join: rows[start:end] belong to it."""
+
+    path: str
+    kind: str  # the block's name, "repeat", "iteration", "residual", "concat" or "add"
+    depth: int
+    start: int
+    end: int
+    input: Shape
+    output: Shape
+
+
 class Report(NamedTuple):
     name: str | None
     input: Shape
@@ -89,6 +117,7 @@ class Report(NamedTuple):
     flags: tuple[Flag, ...]
     failures: tuple[Failure, ...]
     has_expect: bool
+    groups: tuple[Group, ...] = ()
 
     def failing_flags(self, strict: bool = False) -> tuple[Flag, ...]:
         """The flags that fail a check: unaccepted warnings; with ``strict``, every flag."""
@@ -116,20 +145,254 @@ def check_expect(expect: Expect, output: Shape, figures: dict[str, int], what: s
     return failures
 
 
-def default_names(layers: Sequence[Layer]) -> list[str]:
-    """Explicit names, else kind + running number per kind (counting every layer of that kind)."""
+MAX_ROWS = 1_000_000  # a network expanding past this is refused rather than walked
+
+
+def default_names(nodes: Sequence[Node]) -> list[str]:
+    """Explicit names, else kind (or block, construct) + running number, counting every node of that word."""
     counts: dict[str, int] = {}
     names: list[str] = []
     seen: dict[str, Mark] = {}
-    for layer in layers:
-        counts[layer.kind.name] = counts.get(layer.kind.name, 0) + 1
-        name = layer.name or f"{layer.kind.name}{counts[layer.kind.name]}"
+    for node in nodes:
+        word = word_of(node)
+        counts[word] = counts.get(word, 0) + 1
+        name = node.name or f"{word}{counts[word]}"
         if name in seen:
             first = seen[name]
-            raise SpecError(f"two layers are named '{name}' (the first at line {first.line}): rename one", layer.mark)
-        seen[name] = layer.mark
+            raise SpecError(f"two layers are named '{name}' (the first at line {first.line}): rename one", node.mark)
+        seen[name] = node.mark
         names.append(name)
     return names
+
+
+class Scope(NamedTuple):
+    """Where a list of nodes sits: its path prefix and the scope around it (for ``with`` lookups)."""
+
+    prefix: str
+    parent: Scope | None
+    depth: int
+
+    def path(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def child(self, name: str) -> Scope:
+        return Scope(self.path(name), self, self.depth + 1)
+
+
+def _join_error(what: str, a: tuple[str, Shape], b: tuple[str, Shape], need: str) -> str:
+    return f"{what}: {a[0]} gives {a[1]} but {b[0]} gives {b[1]}; {need}"
+
+
+class Walk:
+    """One evaluation: the rows, groups and named outputs found so far."""
+
+    def __init__(self, spec: Spec, batch: int) -> None:
+        self.spec = spec
+        self.batch = batch
+        self.bytes = DTYPE_BYTES[spec.dtype]
+        self.rows: list[Row] = []
+        self.groups: list[Group] = []
+        self.failures: list[Failure] = []
+        self.outputs: dict[str, tuple[Shape, str]] = {}  # full path -> (output, the row or group that made it)
+        self.parser = Parser(spec.blocks)
+        self.expansions: dict[tuple[str, str], tuple[Node, ...]] = {}
+        self.outcomes: dict[tuple[int, Shape], Outcome] = {}
+        self.calls: list[str] = []  # the block calls being expanded, for recursion and error context
+        self.checked = False  # whether any expect was met on the way
+
+    # --- lists of nodes -------------------------------------------------------------------
+
+    def nodes(self, nodes: Sequence[Node], x: Shape, scope: Scope) -> Shape:
+        for node, name in zip(nodes, default_names(nodes)):
+            x = self.node(node, scope.path(name), x, scope)
+        return x
+
+    def node(self, node: Node, path: str, x: Shape, scope: Scope) -> Shape:
+        if isinstance(node, Layer):
+            return self.leaf(node, path, x, scope)
+        start = len(self.rows)
+        if isinstance(node, Call):
+            y = self.call(node, path, x, scope)
+        elif isinstance(node, Repeat):
+            y = self.repeat(node, path, x, scope)
+        elif isinstance(node, Residual):
+            y = self.residual(node, path, x, scope)
+        elif isinstance(node, Branches):
+            y = self.branches(node, path, x, scope)
+        else:
+            y = self.skip(node, path, x, scope)
+        self.groups.append(Group(path, word_of(node) if not isinstance(node, Call) else node.block.name, scope.depth,
+                                 start, len(self.rows), x, y))
+        self.outputs[path] = (y, path)
+        if node.expect is not None:
+            self.check(node.expect, y, self.rows[start:], f"{path}: ")
+        return y
+
+    # --- leaves ---------------------------------------------------------------------------
+
+    def leaf(self, layer: Layer, path: str, x: Shape, scope: Scope) -> Shape:
+        key = (id(layer), x)
+        outcome = self.outcomes.get(key)
+        if outcome is None:
+            try:
+                layer.kind.check_input(x)
+                outcome = layer.kind.apply(layer.options, x)
+            except LayerError as err:
+                raise SpecError(f"{path} ({layer.spelling} on {x}): {err}", layer.mark) from None
+            self.outcomes[key] = outcome
+        flags: tuple[Flag, ...] = ()
+        if outcome.flags:
+            axes = axis_names(x.rank)
+            flags = tuple(Flag(path, axes[f.axis], f.exact, f.used, f.severity, f.unread, f.formula, f.reason,
+                               layer.allow_inexact, layer.mark) for f in outcome.flags)
+        row = Row(len(self.rows) + 1, path, layer.kind.name, layer.kind.summary(layer.options), x, outcome.output,
+                  outcome.params, outcome.buffers, outcome.macs * self.batch, flags, layer.mark, scope.depth)
+        self.add_row(row)
+        self.outputs[path] = (outcome.output, path)
+        if layer.expect is not None:
+            self.check(layer.expect, row.output, [row], f"{path}: ")
+        return outcome.output
+
+    def add_row(self, row: Row) -> None:
+        if len(self.rows) >= MAX_ROWS:
+            raise SpecError(f"the network expands to more than {MAX_ROWS:,} layers; reduce the repeats", row.mark)
+        self.rows.append(row)
+
+    def join_row(self, kind: str, path: str, x: Shape, inputs: tuple[Shape, ...], y: Shape, mark: Mark,
+                 scope: Scope) -> None:
+        summary = (" ‖ " if kind == "concat" else " + ").join(str(s) for s in inputs)
+        self.add_row(Row(len(self.rows) + 1, path, kind, summary, x, y, 0, 0, 0, (), mark, scope.depth + 1, inputs))
+
+    # --- constructs -----------------------------------------------------------------------
+
+    def call(self, call: Call, path: str, x: Shape, scope: Scope) -> Shape:
+        block = call.block
+        if block.name in self.calls:
+            cycle = " → ".join([*self.calls[self.calls.index(block.name):], block.name])
+            raise SpecError(f"block {block.name} uses itself ({cycle}): a block cannot contain itself", call.mark)
+        self.calls.append(block.name)
+        try:
+            body = self.expand(call)
+            return self.nodes(body, x, scope.child(path.rpartition(".")[2]))
+        except SpecError as err:
+            if err.mark is not None and err.mark != call.mark:
+                where = f"in block {block.name}, called at line {call.mark.line}"
+                if err.message.endswith(")") and "(in block " in err.message:  # nested: extend the chain
+                    message = f"{err.message[:-1]}; {where})"
+                else:
+                    message = f"{err.message} ({where})"
+                err = SpecError(message, err.mark)
+            raise err from None
+        finally:
+            self.calls.pop()
+
+    def expand(self, call: Call) -> tuple[Node, ...]:
+        """The block's layers with the call's arguments: parsed once per distinct set of values."""
+        from .template import substitute
+
+        key = (call.block.name, repr(sorted(call.args.items())))
+        body = self.expansions.get(key)
+        if body is None:
+            values = {**call.block.args, **call.args}
+            body = self.parser.nodes(substitute(call.block.layers, values, call.block.mark), call.block.mark)
+            self.expansions[key] = body
+        return body
+
+    def repeat(self, node: Repeat, path: str, x: Shape, scope: Scope) -> Shape:
+        inner = scope.child(path.rpartition(".")[2])
+        for i in range(node.times):
+            start = len(self.rows)
+            y = self.nodes(node.body, x, inner.child(str(i)))
+            self.groups.append(Group(inner.path(str(i)), "iteration", inner.depth, start, len(self.rows), x, y))
+            x = y
+        return x
+
+    def residual(self, node: Residual, path: str, x: Shape, scope: Scope) -> Shape:
+        inner = scope.child(path.rpartition(".")[2])
+        body = self.nodes(node.body, x, inner.child("body"))
+        body_end = self.rows[-1].name if node.body and self.rows else "the body"
+        if node.shortcut is not None:
+            short = self.nodes(node.shortcut, x, inner.child("shortcut"))
+            short_end = self.rows[-1].name
+        else:
+            short, short_end = x, "the identity shortcut"
+        if body != short:
+            raise SpecError(_join_error(path, (body_end, body), (short_end, short), "a residual adds them, so they must "
+                                        "match: change the body's stride or channels, or give a shortcut that matches"),
+                            node.mark)
+        self.join_row("residual", path, x, (body, short), body, node.mark, scope)
+        return body
+
+    def branches(self, node: Branches, path: str, x: Shape, scope: Scope) -> Shape:
+        inner = scope.child(path.rpartition(".")[2])
+        ends: list[tuple[str, Shape]] = []
+        for i, branch in enumerate(node.branches):
+            y = self.nodes(branch, x, inner.child(str(i)))
+            ends.append((self.rows[-1].name if branch else f"{path}.{i} (identity)", y))
+        out = self.joined(node.op, path, ends, node.mark)
+        self.join_row(node.op, path, x, tuple(y for _, y in ends), out, node.mark, scope)
+        return out
+
+    def skip(self, node: Skip, path: str, x: Shape, scope: Scope) -> Shape:
+        found = self.lookup(node.target, scope)
+        if found is None:
+            from .spec import suggest
+
+            raise SpecError(f"{node.op} with '{node.target}': no earlier layer has that name here or in an enclosing "
+                            f"scope{suggest(node.target, [p.rpartition('.')[2] for p in self.outputs] + list(self.outputs))}",
+                            node.target_mark)
+        other, other_path = found
+        inner = scope.child(path.rpartition(".")[2])
+        if node.through:
+            other = self.nodes(node.through, other, inner)
+            other_path = self.rows[-1].name
+        current = x
+        if node.fit is not None and other.rank == current.rank and other.rank > 0:
+            if node.fit == "crop":
+                if any(o < c for o, c in zip(other.spatial, current.spatial)):
+                    raise SpecError(f"{path}: fit: crop cannot crop {other_path}'s {other} to the current {current}: it "
+                                    "is smaller", node.mark)
+                other = Shape(current.spatial, other.channels)
+            else:
+                if any(c > o for o, c in zip(other.spatial, current.spatial)):
+                    raise SpecError(f"{path}: fit: pad cannot pad the current {current} to {other_path}'s {other}: "
+                                    "it is larger", node.mark)
+                current = Shape(other.spatial, current.channels)
+        previous = self.rows[-1].name if self.rows else "the input"
+        out = self.joined(node.op, path, [(previous, current), (other_path, other)], node.mark)
+        self.join_row(node.op, path, x, (current, other), out, node.mark, scope)
+        return out
+
+    def lookup(self, target: str, scope: Scope | None) -> tuple[Shape, str] | None:
+        """The innermost enclosing scope first, then outward; a full path always works."""
+        while scope is not None:
+            found = self.outputs.get(scope.path(target))
+            if found is not None:
+                return found
+            scope = scope.parent
+        return self.outputs.get(target)
+
+    def joined(self, op: str, path: str, ends: list[tuple[str, Shape]], mark: Mark) -> Shape:
+        first = ends[0]
+        for other in ends[1:]:
+            if op == "add" and other[1] != first[1]:
+                raise SpecError(_join_error(path, first, other, "add needs identical shapes"), mark)
+            if op == "concat" and other[1].spatial != first[1].spatial:
+                raise SpecError(_join_error(path, first, other, "concat needs the same spatial size (use fit: crop or "
+                                            "fit: pad on a skip, or change a stride or padding)"), mark)
+        if op == "add":
+            return first[1]
+        return Shape(first[1].spatial, sum(y.channels for _, y in ends))
+
+    # --- expectations ---------------------------------------------------------------------
+
+    def check(self, expect: Expect, output: Shape, rows: Sequence[Row], what: str) -> None:
+        self.checked = True
+        figures = {"params": sum(r.params for r in rows), "buffers": sum(r.buffers for r in rows),
+                   "macs": sum(r.macs for r in rows), "flops": sum(r.flops for r in rows),
+                   "activation_bytes": sum(r.output.numel for r in rows) * self.batch * self.bytes,
+                   "param_bytes": sum(r.params for r in rows) * self.bytes}
+        self.failures += check_expect(expect, output, figures, what)
 
 
 def evaluate(spec: Spec, input: Sequence[int] | str | None = None, batch: int | None = None) -> Report:
@@ -140,40 +403,19 @@ def evaluate(spec: Spec, input: Sequence[int] | str | None = None, batch: int | 
         dims = spec.input
     else:
         raise SpecError("the spec has no input: add `input: 224x224x3` (H×W×C) or pass --input", spec.mark)
-    batch = batch or spec.batch
-    x = first = shape_of(dims)
-    if len(dims) > 1 and not 1 <= x.rank <= 3:
-        raise SpecError(f"input {x} has {x.rank} spatial axes; convcalc handles 1 to 3", spec.input_mark)
-    rows: list[Row] = []
-    failures: list[Failure] = []
-    for layer, name in zip(spec.layers, default_names(spec.layers)):
-        try:
-            layer.kind.check_input(x)
-            outcome: Outcome = layer.kind.apply(layer.options, x)
-        except LayerError as err:
-            raise SpecError(f"{name} ({layer.spelling} on {x}): {err}", layer.mark) from None
-        axes = axis_names(x.rank)
-        flags = tuple(
-            Flag(name, axes[f.axis], f.exact, f.used, f.severity, f.unread, f.formula, f.reason, layer.allow_inexact,
-                 layer.mark)
-            for f in outcome.flags
-        )
-        row = Row(len(rows) + 1, name, layer.kind.name, layer.kind.summary(layer.options), x, outcome.output,
-                  outcome.params, outcome.buffers, outcome.macs * batch, flags, layer.mark)
-        rows.append(row)
-        if layer.expect is not None:
-            figures = {"params": row.params, "buffers": row.buffers, "macs": row.macs, "flops": row.flops,
-                       "activation_bytes": row.output.numel * batch * DTYPE_BYTES[spec.dtype],
-                       "param_bytes": row.params * DTYPE_BYTES[spec.dtype]}
-            failures += check_expect(layer.expect, row.output, figures, f"{name}: ")
-        x = outcome.output
-    size = DTYPE_BYTES[spec.dtype]
+    walk = Walk(spec, batch or spec.batch)
+    first = shape_of(dims)
+    x = walk.nodes(spec.layers, first, Scope("", None, 0))
+    rows = walk.rows
     params = sum(r.params for r in rows)
     macs = sum(r.macs for r in rows)
     totals = Totals(params, sum(r.buffers for r in rows), macs, 2 * macs,
-                    sum(r.output.numel for r in rows) * batch * size, params * size)
+                    sum(r.output.numel for r in rows) * walk.batch * walk.bytes, params * walk.bytes)
+    failures = walk.failures
     if spec.expect is not None:
         failures += check_expect(spec.expect, x, {f: getattr(totals, f) for f in Totals._fields}, "")
     flags = tuple(f for r in rows for f in r.flags)
-    return Report(spec.name, first, x, batch, spec.dtype, tuple(rows), totals, flags, tuple(failures),
-                  spec.expect is not None or any(layer.expect for layer in spec.layers))
+    groups = tuple(sorted(walk.groups, key=lambda g: (g.start, g.depth)))
+    has_expect = spec.expect is not None or walk.checked
+    return Report(spec.name, first, x, walk.batch, spec.dtype, tuple(rows), totals, flags, tuple(failures),
+                  has_expect, groups)

@@ -7,21 +7,22 @@ rich is imported inside the table renderer alone, so the other formats start fas
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from . import humanize as h
-from .evaluate import Flag, Report, Row
+from .evaluate import Flag, Group, Report, Row
 
 SCHEMA_VERSION = 1
 
 
 class Terminal(NamedTuple):
-    """Where the output goes: decided by the CLI from the real stream, faked by tests."""
+    """Where and how the output is shown: decided by the CLI from the real stream, faked by tests."""
 
     is_tty: bool = False
     color: bool = False
     width: int | None = None
+    depth: int | None = None  # fold groups nested this deep into one row (the table only)
 
 
 Renderer = Callable[[Report, Terminal], str]
@@ -48,10 +49,13 @@ def flag_document(f: Flag) -> dict[str, Any]:
 
 
 def row_document(r: Row) -> dict[str, Any]:
-    return {"index": r.index, "name": r.name, "kind": r.kind, "summary": r.summary,
-            "input": list(r.input.dims), "output": list(r.output.dims), "params": r.params,
-            "buffers": r.buffers, "macs": r.macs, "flops": r.flops, "flags": [flag_document(f) for f in r.flags],
-            "line": r.mark.line, "col": r.mark.col}
+    doc = {"index": r.index, "name": r.name, "kind": r.kind, "summary": r.summary,
+           "input": list(r.input.dims), "output": list(r.output.dims), "params": r.params,
+           "buffers": r.buffers, "macs": r.macs, "flops": r.flops, "flags": [flag_document(f) for f in r.flags],
+           "depth": r.depth, "line": r.mark.line, "col": r.mark.col}
+    if r.inputs:
+        doc["inputs"] = [list(s.dims) for s in r.inputs]
+    return doc
 
 
 def report_document(report: Report) -> dict[str, Any]:
@@ -146,18 +150,34 @@ def flag_notes(report: Report) -> list[str]:
     return [f"[{i}] {f.severity}: {f.describe()}" for i, f in enumerate(report.flags, 1)]
 
 
-def _markers(report: Report) -> dict[int, str]:
-    """Row index → its flag markers, such as ``warning[1]``, numbered like :func:`flag_notes`."""
-    marks: dict[int, str] = {}
-    number = 0
-    for r in report.rows:
-        words: dict[str, list[str]] = {}
-        for f in r.flags:
-            number += 1
-            words.setdefault("accepted" if f.accepted else f.severity, []).append(str(number))
-        if words:
-            marks[r.index] = " ".join(f"{word}[{','.join(numbers)}]" for word, numbers in words.items())
-    return marks
+def _marker(report: Report) -> Callable[[Sequence[Row]], str]:
+    """Flag markers such as ``warning[1,2] info[3]`` for a row or a group's rows, numbered like :func:`flag_notes`."""
+    numbers = {id(f): i for i, f in enumerate(report.flags, 1)}
+
+    def marker(rows: Sequence[Row]) -> str:
+        words: dict[str, list[int]] = {}
+        for r in rows:
+            for f in r.flags:
+                words.setdefault("accepted" if f.accepted else f.severity, []).append(numbers[id(f)])
+        return " ".join(f"{word}[{_ranges(found)}]" for word, found in sorted(words.items(), key=_severity_order))
+
+    return marker
+
+
+def _severity_order(item: tuple[str, list[int]]) -> int:
+    return ("warning", "info", "accepted").index(item[0])
+
+
+def _ranges(numbers: list[int]) -> str:
+    """1,2,3,5 → 1-3,5: a folded group can hold hundreds of flags."""
+    numbers = sorted(numbers)
+    spans: list[list[int]] = []
+    for n in numbers:
+        if spans and n == spans[-1][1] + 1:
+            spans[-1][1] = n
+        else:
+            spans.append([n, n])
+    return ",".join(str(a) if a == b else (f"{a},{b}" if b == a + 1 else f"{a}-{b}") for a, b in spans)
 
 
 def totals_lines(report: Report, exact: bool) -> list[tuple[str, str]]:
@@ -175,7 +195,7 @@ def totals_lines(report: Report, exact: bool) -> list[tuple[str, str]]:
 
 @renderer("markdown")
 def render_markdown(report: Report, term: Terminal) -> str:
-    markers = _markers(report)
+    marker = _marker(report)
     lines = []
     if report.name:
         lines += [f"### {report.name}", ""]
@@ -184,12 +204,26 @@ def render_markdown(report: Report, term: Terminal) -> str:
     lines.append("|--:|---|---|---|---|--:|--:|--:|---|")
     for r in report.rows:
         lines.append(f"| {r.index} | {r.name} | {r.kind} | {r.summary} | {h.shape(r.output)} | {h.grouped(r.params)} "
-                     f"| {h.grouped(r.macs)} | {h.grouped(r.flops)} | {markers.get(r.index, '')} |")
+                     f"| {h.grouped(r.macs)} | {h.grouped(r.flops)} | {marker([r])} |")
     lines += ["", *(f"- {k}: {v}" for k, v in totals_lines(report, exact=True))]
     notes = flag_notes(report) + [f"expect failed: {f.message}" for f in report.failures]
     if notes:
         lines += ["", *(f"- {n}" for n in notes)]
     return "\n".join(lines) + "\n"
+
+
+def tree(report: Report, depth: int | None) -> list[Row | Group]:
+    """Rows in order with each group's header before its first row; nothing nested ``depth`` deep or more."""
+    starts: dict[int, list[Group]] = {}
+    for g in report.groups:
+        if g.end > g.start and (depth is None or g.depth < depth):
+            starts.setdefault(g.start, []).append(g)
+    entries: list[Row | Group] = []
+    for i, r in enumerate(report.rows):
+        entries += sorted(starts.get(i, ()), key=lambda g: g.depth)
+        if depth is None or r.depth < depth:
+            entries.append(r)
+    return entries
 
 
 @renderer("table")
@@ -199,7 +233,7 @@ def render_table(report: Report, term: Terminal) -> str:
     from rich.table import Table
     from rich.text import Text
 
-    markers = _markers(report)
+    marker_of = _marker(report)
     title = f"{report.name}: " if report.name else ""
     table = Table(title=f"{title}{h.shape(report.input)} → {h.shape(report.output)}", box=box.SIMPLE_HEAD,
                   title_justify="left")
@@ -207,11 +241,22 @@ def render_table(report: Report, term: Terminal) -> str:
                             ("output", "right"), ("params", "right"), ("MACs", "right"), ("FLOPs", "right"),
                             ("flags", "left")):
         table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-    for r in report.rows:
-        marker = markers.get(r.index, "")
+    for entry in tree(report, term.depth):
+        if isinstance(entry, Row):
+            r = entry
+            marker = marker_of([r])
+            name = "  " * r.depth + ("↳ join" if r.inputs else r.name.rpartition(".")[2])
+            figures = (r.params, r.macs, r.flops)
+            cells = (str(r.index), name, r.kind, r.summary, h.shape(r.output))
+        else:
+            g, inside = entry, report.rows[entry.start:entry.end]
+            folded = term.depth is not None and g.depth == term.depth - 1
+            marker = marker_of(inside)
+            name = "  " * g.depth + ("▸ " if folded else "▾ ") + g.path.rpartition(".")[2]
+            figures = (sum(r.params for r in inside), sum(r.macs for r in inside), sum(r.flops for r in inside))
+            cells = ("", name, g.kind, f"{len(inside)} rows", h.shape(g.output))
         style = "bold red" if "warning" in marker else ("yellow" if "info" in marker else "dim")
-        table.add_row(str(r.index), r.name, r.kind, r.summary, h.shape(r.output), h.count(r.params) if r.params else "–",
-                      h.count(r.macs) if r.macs else "–", h.count(r.flops) if r.flops else "–", Text(marker, style=style))
+        table.add_row(*cells, *(h.count(n) if n else "–" for n in figures), Text(marker, style=style))
     console = Console(record=False, force_terminal=term.is_tty and term.color, no_color=not term.color,
                       width=term.width if term.is_tty and term.width else 10_000, highlight=False,
                       color_system="auto" if term.color else None, soft_wrap=False)

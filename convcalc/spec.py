@@ -66,9 +66,10 @@ class Spec(NamedTuple):
     input_mark: Mark | None
     dtype: str
     batch: int
-    layers: tuple[Layer, ...]
+    layers: tuple[Node, ...]
     expect: Expect | None
     mark: Mark | None
+    blocks: dict[str, Block] = {}
 
 
 def _where(parent: Any, key: Any, *, value: bool = True) -> Mark | None:
@@ -176,53 +177,276 @@ def parse_options(kind: Kind, spelling: str, preset: dict[str, Any], raw: Any, m
     return options
 
 
-def parse_layer(item: Any, mark: Mark | None) -> Layer:
-    if isinstance(item, str):
-        spelling, raw = item, None
-    elif isinstance(item, LMap) and len(item) == 1:
-        spelling, raw = next(iter(item.items()))
-        mark = _where(item, spelling, value=False)
-    elif isinstance(item, LMap) and item:
-        keys = list(item)
-        kinds = [k for k in keys if k in SPELLINGS]
-        hint = (
-            f": indent the options under '{kinds[0]}:' (e.g. `- {kinds[0]}: {{...}}`)"
-            if len(kinds) == 1
-            else ": write one layer per list item"
-        )
-        raise SpecError(f"a layer is a mapping with exactly one key, its kind; found {', '.join(map(str, keys))}{hint}", mark)
-    else:
-        raise SpecError("a layer is a kind name (`- relu`) or a mapping `- conv: {out: 64, kernel: 3}`", mark)
-    if not isinstance(spelling, str) or spelling not in SPELLINGS:
-        raise SpecError(f"unknown layer kind '{spelling}'{suggest(spelling, SPELLINGS)}", mark)
-    kind, preset = SPELLINGS[spelling]
-    if raw is not None and not isinstance(raw, LMap):
-        raise SpecError(f"the options of {spelling} must be a mapping such as {{{kind.example.partition('{')[2]}", _where(item, spelling))
-    options = parse_options(kind, spelling, preset, raw, mark)
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
+CONSTRUCTS = ("residual", "concat", "add", "repeat")
+MAX_REPEAT = 1_000_000
+
+
+class Block(NamedTuple):
+    """A named template: its argument defaults and its layers, kept as loaded YAML until a call."""
+
+    name: str
+    args: dict[str, Any]
+    layers: Any  # an LList, parsed after substitution at each call
+    mark: Mark
+
+
+class Residual(NamedTuple):
+    """output = body(x) + shortcut(x); the shortcut is the identity when None."""
+
+    body: tuple[Node, ...]
+    shortcut: tuple[Node, ...] | None
+    name: str | None
+    expect: Expect | None
+    mark: Mark
+
+
+class Branches(NamedTuple):
+    """Parallel branches on one input, joined by ``op`` (concat on channels, or add)."""
+
+    op: str
+    branches: tuple[tuple[Node, ...], ...]
+    name: str | None
+    expect: Expect | None
+    mark: Mark
+
+
+class Skip(NamedTuple):
+    """Join the current tensor with an earlier named layer's output (``concat``/``add`` ``with``)."""
+
+    op: str
+    target: str
+    fit: str | None  # None, "crop" or "pad"
+    through: tuple[Node, ...]
+    name: str | None
+    expect: Expect | None
+    mark: Mark
+    target_mark: Mark
+
+
+class Repeat(NamedTuple):
+    times: int
+    body: tuple[Node, ...]
+    name: str | None
+    expect: Expect | None
+    mark: Mark
+
+
+class Call(NamedTuple):
+    """A use of a named block with argument values (already free of ``$`` references)."""
+
+    block: Block
+    args: dict[str, Any]
+    name: str | None
+    expect: Expect | None
+    mark: Mark
+
+
+Node = Layer | Residual | Branches | Skip | Repeat | Call
+
+
+def word_of(node: Node) -> str:
+    """What a node's default name is made of: its kind, construct or block name."""
+    if isinstance(node, Layer):
+        return node.kind.name
+    if isinstance(node, Call):
+        return node.block.name
+    if isinstance(node, (Branches, Skip)):
+        return node.op
+    return "residual" if isinstance(node, Residual) else "repeat"
+
+
+def _common(raw: Any, what: str) -> tuple[str | None, Expect | None]:
+    """The ``name`` and ``expect`` every layer and construct accepts."""
     name = expect = None
-    allow_inexact = False
     if isinstance(raw, LMap):
         if "name" in raw:
             name = raw["name"]
-            if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", name):
-                raise SpecError(f"name must be a word of letters, digits, _ and - (not starting with a digit), got {name!r}", _where(raw, "name"))
+            if not isinstance(name, str) or not NAME.fullmatch(name):
+                raise SpecError(
+                    f"{what} name must be a word of letters, digits, _ and - (not starting with a digit), got {name!r}",
+                    _where(raw, "name"),
+                )
         if "expect" in raw:
             expect = parse_expect(raw["expect"], _where(raw, "expect"), top=False)
-        if "allow_inexact" in raw:
-            allow_inexact = raw["allow_inexact"]
-            if not isinstance(allow_inexact, bool):
-                raise SpecError(f"allow_inexact must be true or false, got {allow_inexact!r}", _where(raw, "allow_inexact"))
-    return Layer(kind, spelling, options, name, expect, allow_inexact, mark or Mark(1, 1))
+    return name, expect
 
 
-def parse_layers(value: Any, mark: Mark | None) -> tuple[Layer, ...]:
-    if not isinstance(value, LList):
-        raise SpecError("layers must be a list, one layer per item (`- conv: {out: 64, kernel: 3}`)", mark)
-    return tuple(parse_layer(item, value.item_marks[i]) for i, item in enumerate(value))
+def _check_keys(raw: LMap, allowed: tuple[str, ...], what: str) -> None:
+    for key in raw:
+        if key not in allowed:
+            raise SpecError(f"{what} has no key '{key}'{suggest(key, allowed) or f' (its keys: {chr(44).join(allowed)})'}",
+                            _where(raw, key, value=False))
+
+
+class Parser:
+    """Parses layer lists against the spec's blocks (needed to recognise block calls)."""
+
+    def __init__(self, blocks: dict[str, Block]) -> None:
+        self.blocks = blocks
+
+    def nodes(self, value: Any, mark: Mark | None, what: str = "layers") -> tuple[Node, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, LList):
+            raise SpecError(f"{what} must be a list, one layer per item (`- conv: {{out: 64, kernel: 3}}`)", mark)
+        return tuple(self.node(item, value.item_marks[i]) for i, item in enumerate(value))
+
+    def node(self, item: Any, mark: Mark | None) -> Node:
+        if isinstance(item, str):
+            word, raw = item, None
+        elif isinstance(item, LMap) and len(item) == 1:
+            word, raw = next(iter(item.items()))
+            mark = _where(item, word, value=False)
+        elif isinstance(item, LMap) and item:
+            keys = list(item)
+            known = [k for k in keys if k in SPELLINGS or k in CONSTRUCTS or k in self.blocks]
+            hint = (
+                f": indent the options under '{known[0]}:' (e.g. `- {known[0]}: {{...}}`)"
+                if len(known) == 1
+                else ": write one layer per list item"
+            )
+            raise SpecError(
+                f"a layer is a mapping with exactly one key, its kind; found {', '.join(map(str, keys))}{hint}", mark
+            )
+        else:
+            raise SpecError("a layer is a kind name (`- relu`) or a mapping `- conv: {out: 64, kernel: 3}`", mark)
+        mark = mark or Mark(1, 1)
+        value_mark = _where(item, word) if isinstance(item, LMap) else mark
+        if word in CONSTRUCTS:
+            return getattr(self, word)(raw, mark, value_mark)
+        if isinstance(word, str) and word in self.blocks:
+            return self.call(self.blocks[word], raw, mark, value_mark)
+        if not isinstance(word, str) or word not in SPELLINGS:
+            choices = [*SPELLINGS, *CONSTRUCTS, *self.blocks]
+            raise SpecError(f"unknown layer kind '{word}'{suggest(word, choices)}", mark)
+        return parse_layer(word, raw, mark, value_mark)
+
+    def residual(self, raw: Any, mark: Mark, value_mark: Mark | None) -> Residual:
+        if isinstance(raw, LList):  # shorthand: the body alone, identity shortcut
+            return Residual(self.nodes(raw, value_mark, "residual body"), None, None, None, mark)
+        if not isinstance(raw, LMap) or "body" not in raw:
+            raise SpecError("residual needs a body: `residual: {body: [...], shortcut: [...]}`", value_mark)
+        _check_keys(raw, ("body", "shortcut", "name", "expect"), "residual")
+        name, expect = _common(raw, "residual")
+        body = self.nodes(raw["body"], _where(raw, "body"), "residual body")
+        shortcut = self.nodes(raw["shortcut"], _where(raw, "shortcut"), "residual shortcut") if "shortcut" in raw else None
+        return Residual(body, shortcut or None, name, expect, mark)
+
+    def concat(self, raw: Any, mark: Mark, value_mark: Mark | None) -> Branches | Skip:
+        return self.join("concat", raw, mark, value_mark)
+
+    def add(self, raw: Any, mark: Mark, value_mark: Mark | None) -> Branches | Skip:
+        return self.join("add", raw, mark, value_mark)
+
+    def join(self, op: str, raw: Any, mark: Mark, value_mark: Mark | None) -> Branches | Skip:
+        usage = f"{op} takes a list of branches (`{op}: [[...], [...]]`), `{{branches: [...]}}` or `{{with: NAME}}`"
+        if isinstance(raw, LList):
+            return Branches(op, self.branches(op, raw, value_mark), None, None, mark)
+        if not isinstance(raw, LMap) or ("branches" in raw) == ("with" in raw):
+            raise SpecError(usage, value_mark)
+        name, expect = _common(raw, op)
+        if "branches" in raw:
+            _check_keys(raw, ("branches", "name", "expect"), op)
+            return Branches(op, self.branches(op, raw["branches"], _where(raw, "branches")), name, expect, mark)
+        _check_keys(raw, ("with", "fit", "through", "name", "expect"), op)
+        target = raw["with"]
+        if not isinstance(target, str) or not target:
+            raise SpecError(f"{op} with must name an earlier layer, got {target!r}", _where(raw, "with"))
+        fit = raw.get("fit")
+        if fit is not None and fit not in ("crop", "pad"):
+            raise SpecError(f"fit must be crop or pad, got {fit!r}", _where(raw, "fit"))
+        through = self.nodes(raw.get("through"), _where(raw, "through"), f"{op} through")
+        return Skip(op, target, fit, through, name, expect, mark, _where(raw, "with") or mark)
+
+    def branches(self, op: str, raw: Any, mark: Mark | None) -> tuple[tuple[Node, ...], ...]:
+        if not isinstance(raw, LList) or not raw:
+            raise SpecError(f"{op} branches must be a non-empty list of layer lists (`[]` is the identity)", mark)
+        out = []
+        for i, branch in enumerate(raw):
+            if not isinstance(branch, LList):
+                raise SpecError(f"{op} branch {i} must be a list of layers (`[]` for the identity)", raw.item_marks[i])
+            out.append(self.nodes(branch, raw.item_marks[i], f"{op} branch"))
+        return tuple(out)
+
+    def repeat(self, raw: Any, mark: Mark, value_mark: Mark | None) -> Repeat:
+        if not isinstance(raw, LMap) or "times" not in raw or "layers" not in raw:
+            raise SpecError("repeat needs times and layers: `repeat: {times: 3, layers: [...]}`", value_mark)
+        _check_keys(raw, ("times", "layers", "name", "expect"), "repeat")
+        times = raw["times"]
+        if not isinstance(times, int) or isinstance(times, bool) or not 1 <= times <= MAX_REPEAT:
+            raise SpecError(f"repeat times must be a whole number from 1 to {MAX_REPEAT:,}, got {times!r}",
+                            _where(raw, "times"))
+        name, expect = _common(raw, "repeat")
+        return Repeat(times, self.nodes(raw["layers"], _where(raw, "layers"), "repeat layers"), name, expect, mark)
+
+    def call(self, block: Block, raw: Any, mark: Mark, value_mark: Mark | None) -> Call:
+        if raw is not None and not isinstance(raw, LMap):
+            raise SpecError(f"the arguments of block {block.name} must be a mapping such as {{{', '.join(block.args)}}}",
+                            value_mark)
+        args: dict[str, Any] = {}
+        for key, value in (raw or {}).items():
+            if key in ("name", "expect"):
+                continue
+            if key not in block.args:
+                listing = ", ".join(block.args) or "none"
+                raise SpecError(
+                    f"block {block.name} has no argument '{key}'{suggest(key, block.args) or f' (its arguments: {listing})'}",
+                    _where(raw, key, value=False),
+                )
+            args[key] = value
+        name, expect = _common(raw, f"block {block.name}")
+        return Call(block, args, name, expect, mark)
+
+
+def parse_layer(spelling: str, raw: Any, mark: Mark, value_mark: Mark | None) -> Layer:
+    kind, preset = SPELLINGS[spelling]
+    if raw is not None and not isinstance(raw, LMap):
+        raise SpecError(f"the options of {spelling} must be a mapping such as {{{kind.example.partition('{')[2]}",
+                        value_mark)
+    options = parse_options(kind, spelling, preset, raw, mark)
+    name, expect = _common(raw, spelling)
+    allow_inexact = False
+    if isinstance(raw, LMap) and "allow_inexact" in raw:
+        allow_inexact = raw["allow_inexact"]
+        if not isinstance(allow_inexact, bool):
+            raise SpecError(f"allow_inexact must be true or false, got {allow_inexact!r}", _where(raw, "allow_inexact"))
+    return Layer(kind, spelling, options, name, expect, allow_inexact, mark)
+
+
+RESERVED_ARGS = ("name", "expect")
+
+
+def parse_blocks(value: Any, mark: Mark | None) -> dict[str, Block]:
+    if not isinstance(value, LMap):
+        raise SpecError("blocks must be a mapping of block names to {args: {...}, layers: [...]}", mark)
+    blocks = {}
+    for name, body in value.items():
+        where = _where(value, name, value=False) or Mark(1, 1)
+        if not isinstance(name, str) or not NAME.fullmatch(name):
+            raise SpecError(f"a block name must be a word of letters, digits, _ and -, got {name!r}", where)
+        if name in SPELLINGS or name in CONSTRUCTS:
+            raise SpecError(f"block name '{name}' is already a layer kind: choose another name", where)
+        if not isinstance(body, LMap) or "layers" not in body:
+            raise SpecError(f"block {name} needs layers: `{name}: {{args: {{...}}, layers: [...]}}`", _where(value, name))
+        _check_keys(body, ("args", "layers", "description"), f"block {name}")
+        args = body.get("args") or {}
+        if not isinstance(args, LMap) and args != {}:
+            raise SpecError(f"the args of block {name} must be a mapping of names to default values",
+                            _where(body, "args"))
+        for arg in args:
+            if not isinstance(arg, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", arg) or arg in RESERVED_ARGS:
+                raise SpecError(f"block {name} cannot have an argument named {arg!r}", _where(args, arg, value=False))
+        if not isinstance(body["layers"], LList):
+            raise SpecError(f"the layers of block {name} must be a list", _where(body, "layers"))
+        blocks[name] = Block(name, dict(args), body["layers"], where)
+    return blocks
 
 
 def parse_spec(data: Any) -> Spec:
     """Validate a loaded document and build the :class:`Spec`."""
+    from .template import substitute
+
     if data is None:
         raise SpecError("the spec is empty: it needs at least `input:` and `layers:`", Mark(1, 1))
     if not isinstance(data, LMap):
@@ -239,18 +463,19 @@ def parse_spec(data: Any) -> Spec:
     shape = parse_shape(data["input"], _where(data, "input")) if "input" in data else None
     dtype = data.get("dtype", "float32")
     if dtype not in DTYPE_BYTES:
-        raise SpecError(f"dtype must be one of {', '.join(DTYPE_BYTES)}, got {dtype!r}{suggest(dtype, DTYPE_BYTES)}", _where(data, "dtype"))
+        raise SpecError(f"dtype must be one of {', '.join(DTYPE_BYTES)}, got {dtype!r}{suggest(dtype, DTYPE_BYTES)}",
+                        _where(data, "dtype"))
     batch = data.get("batch", 1)
     if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
         raise SpecError(f"batch must be a positive whole number, got {batch!r}", _where(data, "batch"))
-    if "blocks" in data:
-        raise SpecError("blocks are not supported yet by this version of convcalc", _where(data, "blocks", value=False))
+    blocks = parse_blocks(data["blocks"], _where(data, "blocks")) if "blocks" in data else {}
     if "layers" not in data:
         raise SpecError("the spec has no `layers:` list", data.mark)
-    layers = parse_layers(data["layers"], _where(data, "layers"))
+    raw_layers = substitute(data["layers"], {}, _where(data, "layers"))  # a `$` out of a block is an error
+    layers = Parser(blocks).nodes(raw_layers, _where(data, "layers"))
     expect = parse_expect(data["expect"], _where(data, "expect"), top=True) if "expect" in data else None
     return Spec(version, data.get("name"), data.get("description"), shape, _where(data, "input"), dtype, batch,
-                layers, expect, data.mark)
+                layers, expect, data.mark, blocks)
 
 
 def load_spec(text: str | bytes) -> Spec:
