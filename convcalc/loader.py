@@ -52,7 +52,7 @@ _NUMBERISH = re.compile(r"[-+]?[0-9.][0-9a-fA-FxXob_:.eE+-]*").fullmatch
 _LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # what YAML counts as a new line
 
 
-class LMap(dict):  # type: ignore[type-arg]
+class LMap(dict[Any, Any]):
     """A YAML mapping that remembers where it, each key and each value start."""
 
     def __init__(self, mark: Mark) -> None:
@@ -62,7 +62,7 @@ class LMap(dict):  # type: ignore[type-arg]
         self.value_marks: dict[Any, Mark] = {}
 
 
-class LList(list):  # type: ignore[type-arg]
+class LList(list[Any]):
     """A YAML sequence that remembers where it and each item start."""
 
     def __init__(self, mark: Mark) -> None:
@@ -79,14 +79,13 @@ def mark_of(value: Any, default: Mark | None = None) -> Mark | None:
 class _Frame:
     """A mapping or sequence whose end event has not arrived yet."""
 
-    __slots__ = ("node", "anchor", "first", "key", "key_mark", "merge")
+    __slots__ = ("anchor", "first", "key", "merge", "node")
 
     def __init__(self, node: LMap | LList, anchor: str | None, first: int) -> None:
         self.node = node
         self.anchor = anchor
         self.first = first  # node count before this node: its size is known at its end
         self.key: Any = _NO_KEY  # a mapping's key waiting for its value
-        self.key_mark: Mark | None = None
         self.merge: tuple[Any, Mark] | None = None  # the value of a `<<` merge key
 
 
@@ -116,9 +115,7 @@ def _mark_at(text: str, index: int) -> Mark:
 
 
 def _unknown_tag(tag: str, mark: Mark) -> SpecError:
-    return SpecError(
-        f"unknown tag {_short(tag)}: convcalc specs are plain YAML; remove the tag", mark
-    )
+    return SpecError(f"unknown tag {_short(tag)}: convcalc specs are plain YAML; remove the tag", mark)
 
 
 def _scalar(ev: Any, mark: Mark) -> Any:
@@ -129,11 +126,11 @@ def _scalar(ev: Any, mark: Mark) -> Any:
             return value  # quoted: always a string
         if _FAST_INT(value):
             return int(value)
-        if len(value) > MAX_NUMBER_CHARS:  # (every non-numeric implicit type is short)
+        # Long plain scalars are numbers or text (bool/null are short words, and we keep
+        # timestamps as text anyway), so they can skip the resolver.
+        if len(value) > MAX_NUMBER_CHARS:
             if _NUMBERISH(value):
-                raise SpecError(
-                    f"number too long ({len(value)} characters); quote it if it is text", mark
-                )
+                raise SpecError(f"number too long ({len(value)} characters); quote it if it is text", mark)
             return value
         tag = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
         if tag not in _CONVERT:
@@ -183,9 +180,7 @@ def _apply_merge(node: LMap, value: Any, mark: Mark) -> None:
 
 
 def _decode(text: str | bytes) -> str:
-    if isinstance(text, bytes):
-        size = len(text)
-    elif len(text) > MAX_BYTES:
+    if isinstance(text, bytes) or len(text) > MAX_BYTES:
         size = len(text)
     else:
         try:
@@ -208,7 +203,7 @@ def _decode(text: str | bytes) -> str:
                 _mark_at(prefix, len(prefix)),
             ) from None
     # A byte-order mark is not content; leaving it would shift columns on line 1.
-    return text[1:] if text.startswith("\ufeff") else text
+    return text.removeprefix("\ufeff")
 
 
 def _syntax_error(e: yaml.YAMLError, text: str) -> SpecError:
@@ -263,12 +258,9 @@ def load(text: str | bytes) -> Any:
             else:
                 first = node.key_marks.get(value)
                 if first is not None:
-                    raise SpecError(
-                        f"duplicate key {_clip(repr(value))} (first at line {first.line})", mark
-                    )
+                    raise SpecError(f"duplicate key {_clip(repr(value))} (first at line {first.line})", mark)
                 node.key_marks[value] = mark
                 top.key = value
-            top.key_mark = mark
         else:
             key, top.key = top.key, _NO_KEY
             if key is _MERGE:

@@ -1,0 +1,207 @@
+"""The model zoo in specs/ carries the published figures of its networks (no torch needed).
+
+The numbers below come from outside convcalc: torchvision's models (params, buffers and
+``torch.utils.flop_counter`` MACs on 224×224×3, as given in the zoo's issue), the U-Net paper's
+sizes, and for the textbook examples the weight formulas themselves.  ``tools/zoo_reference.py``
+rebuilds every network in PyTorch and compares; these tests only pin the specs to the figures.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from convcalc.cli import main
+from convcalc.evaluate import evaluate
+from convcalc.spec import load_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ROOT / "specs"
+
+# Inception (3a) on 192 channels: 1×1 64; 1×1 96 → 3×3 128; 1×1 16 → 5×5 32; pool → 1×1 32
+INC3A_WEIGHTS = 1 * 1 * 192 * 64 + 1 * 1 * 192 * 96 + 3 * 3 * 96 * 128 + 1 * 1 * 192 * 16 + 5 * 5 * 16 * 32 + 192 * 32
+INC3A_BIASES = 64 + 96 + 128 + 16 + 32 + 32
+# and without the reductions: 1×1 64, 3×3 128, 5×5 32 (and the pool, without weights)
+NAIVE_WEIGHTS = 1 * 1 * 192 * 64 + 3 * 3 * 192 * 128 + 5 * 5 * 192 * 32
+NAIVE_BIASES = 64 + 128 + 32
+
+# spec: (params, buffers, MACs, output shape)
+PUBLISHED: dict[str, tuple[int, int, int, tuple[int, ...]]] = {
+    # torchvision, 224×224×3, 1000 classes
+    "resnet18.yaml": (11_689_512, 9_600, 1_814_073_344, (1000,)),
+    "resnet34.yaml": (21_797_672, 17_024, 3_663_761_408, (1000,)),
+    "resnet50.yaml": (25_557_032, 53_120, 4_089_184_256, (1000,)),
+    "resnet101.yaml": (44_549_160, 105_344, 7_801_405_440, (1000,)),
+    "wide_resnet50_2.yaml": (68_883_240, 68_224, 11_398_021_120, (1000,)),
+    "vgg16_bn.yaml": (138_365_992, 8_448, 15_470_264_320, (1000,)),
+    "mobilenet_v2.yaml": (3_504_872, 34_112, 300_774_272, (1000,)),
+    # Ronneberger et al. 2015: 572×572×1 in, 388×388×2 out
+    "unet.yaml": (31_030_658, 0, 150_428_424_448, (388, 388, 2)),
+    # GoogLeNet inception (3a) on 28×28×192: weights + biases; every conv's output is 28×28
+    "inception3a.yaml": (INC3A_WEIGHTS + INC3A_BIASES, 0, 28 * 28 * INC3A_WEIGHTS, (28, 28, 64 + 128 + 32 + 32)),
+    "inception3a-naive.yaml": (NAIVE_WEIGHTS + NAIVE_BIASES, 0, 28 * 28 * NAIVE_WEIGHTS, (28, 28, 64 + 128 + 32 + 192)),
+    # the textbook pair on 56×56×256, bias: false
+    "bottleneck.yaml": (69_632, 0, 56 * 56 * 69_632, (56, 56, 256)),
+    "two-3x3-convs.yaml": (1_179_648, 0, 56 * 56 * 1_179_648, (56, 56, 256)),
+}
+
+
+def test_the_textbook_weights() -> None:
+    # the figures quoted in the zoo's issue, from their formulas
+    assert 1 * 1 * 256 * 64 + 3 * 3 * 64 * 64 + 1 * 1 * 64 * 256 == 69_632
+    assert 2 * 3 * 3 * 256 * 256 == 1_179_648
+    assert INC3A_WEIGHTS == 163_328  # the paper's "159K" (in units of 1024)
+    assert 28 * 28 * INC3A_WEIGHTS == 128_049_152  # the paper's "128M" ops
+
+
+def test_the_zoo_is_complete() -> None:
+    for name in PUBLISHED:
+        assert (SPECS / name).is_file(), name
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_published_figures(name: str) -> None:
+    params, buffers, macs, output = PUBLISHED[name]
+    report = evaluate(load_spec((SPECS / name).read_bytes()))
+    assert report.totals.params == params
+    assert report.totals.buffers == buffers
+    assert report.totals.macs == macs
+    assert report.totals.flops == 2 * macs
+    assert report.output.dims == output
+    assert not report.failures, [f.message for f in report.failures]
+    assert not report.failing_flags(), [f.describe() for f in report.failing_flags()]
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_spec_expect_carries_the_published_figures(name: str) -> None:
+    params, buffers, macs, output = PUBLISHED[name]
+    expect = load_spec((SPECS / name).read_bytes()).expect
+    assert expect is not None
+    figures = {figure: value for figure, op, value, _ in expect.figures if op == "=="}
+    assert figures.get("params") == params
+    assert figures.get("macs") == macs
+    if buffers:
+        assert figures.get("buffers") == buffers
+    assert expect.output == output
+
+
+def show_json(name: str, *args: str) -> dict[str, Any]:
+    result = CliRunner().invoke(main, ["show", str(SPECS / name), "-f", "json", *args])
+    assert result.exit_code == 0, result.output
+    doc: dict[str, Any] = json.loads(result.stdout)
+    return doc
+
+
+def rows_by_name(name: str) -> dict[str, dict[str, Any]]:
+    return {row["name"]: row for row in show_json(name)["layers"]}
+
+
+def test_resnet50_paths() -> None:
+    rows = rows_by_name("resnet50.yaml")
+    # layer3's first block: its 3×3 conv carries the stride, its shortcut projects 512 → 1024
+    first = "layer3.bottleneck1.residual1"
+    assert rows[f"{first}.body.conv2"]["input"] == [28, 28, 256]
+    assert rows[f"{first}.body.conv2"]["output"] == [14, 14, 256]
+    assert rows[f"{first}.body.conv2"]["params"] == 3 * 3 * 256 * 256 + 2 * 256
+    assert rows[f"{first}.shortcut.conv1"]["output"] == [14, 14, 1024]
+    assert rows[first]["kind"] == "residual"
+    assert rows[first]["inputs"] == [[14, 14, 1024], [14, 14, 1024]]
+    # the other five blocks of layer3 are the repeat's iterations 0–4
+    last = "layer3.repeat1.4.identity1.residual1"
+    assert rows[f"{last}.body.conv2"]["output"] == [14, 14, 256]
+    assert f"{last}.shortcut.conv1" not in rows  # identity shortcut: no row
+    assert "layer3.repeat1.5.identity1.residual1" not in rows
+    assert rows["dense1"]["params"] == 2048 * 1000 + 1000
+
+
+def test_resnet18_paths() -> None:
+    rows = rows_by_name("resnet18.yaml")
+    assert rows["layer1.1.basic1.residual1.body.conv2"]["output"] == [56, 56, 64]
+    assert rows["layer4.basic_down1.residual1.shortcut.conv1"]["output"] == [7, 7, 512]
+    assert rows["layer4.repeat1.0.basic1.residual1"]["kind"] == "residual"
+
+
+def test_unet_crop_joins() -> None:
+    rows = rows_by_name("unet.yaml")
+    # up-convolution output, cropped skip of the same level, joined on channels
+    for level, size, channels in [("dec4", 56, 512), ("dec3", 104, 256), ("dec2", 200, 128), ("dec1", 392, 64)]:
+        join = rows[f"{level}.concat1"]
+        assert join["kind"] == "concat"
+        assert join["inputs"] == [[size, size, channels], [size, size, channels]]
+        assert join["output"] == [size, size, 2 * channels]
+        assert rows[f"{level}.deconv1"]["output"] == [size, size, channels]
+    # the skips are cropped from the encoder outputs: 64 → 56, 136 → 104, 280 → 200, 568 → 392
+    assert rows["enc4.conv2"]["output"] == [64, 64, 512]
+    assert rows["enc1.conv2"]["output"] == [568, 568, 64]
+    assert rows["bottom.conv2"]["output"] == [28, 28, 1024]
+    assert rows["dec1.double_conv1.conv2"]["output"] == [388, 388, 64]
+    assert rows["conv1"]["output"] == [388, 388, 2]
+
+
+def test_unet_sizes_divide_evenly() -> None:
+    # 572 is chosen so that every 2×2 pool gets an even size: no flag at all
+    assert show_json("unet.yaml")["flags"] == []
+
+
+def test_inception_branches() -> None:
+    rows = rows_by_name("inception3a.yaml")
+    assert rows["inc3a.0.conv1"]["output"] == [28, 28, 64]
+    assert rows["inc3a.1.conv2"]["output"] == [28, 28, 128]
+    assert rows["inc3a.1.conv2"]["params"] == 3 * 3 * 96 * 128 + 128
+    assert rows["inc3a.2.conv2"]["output"] == [28, 28, 32]
+    assert rows["inc3a.3.pool1"]["output"] == [28, 28, 192]
+    assert rows["inc3a.3.conv1"]["output"] == [28, 28, 32]
+    assert rows["inc3a"]["inputs"] == [[28, 28, 64], [28, 28, 128], [28, 28, 32], [28, 28, 32]]
+    naive = rows_by_name("inception3a-naive.yaml")
+    assert naive["inc3a"]["inputs"] == [[28, 28, 64], [28, 28, 128], [28, 28, 32], [28, 28, 192]]
+
+
+def test_mobilenet_v2_residuals() -> None:
+    rows = rows_by_name("mobilenet_v2.yaml")
+    # the first block of a row changes the width: no skip; the others add their input
+    assert "c24.inverted1.pointwise2" in rows
+    assert not any(name.startswith("c24.inverted1.residual") for name in rows)
+    assert rows["c24.repeat1.0.residual1"]["inputs"] == [[56, 56, 24], [56, 56, 24]]
+    assert rows["c160.repeat1.1.residual1.body.inverted1.depthwise1"]["params"] == 3 * 3 * 960 + 2 * 960
+    residuals = [name for name, row in rows.items() if row["kind"] == "residual"]
+    assert len(residuals) == 1 + 2 + 3 + 2 + 2  # (n − 1) per row of the paper's table, n > 1
+
+
+def table(name: str, *args: str) -> str:
+    result = CliRunner().invoke(main, ["show", str(SPECS / name), "--color", "never", *args])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def rows_part(text: str) -> str:
+    """The table without the totals and the flag notes (which name full paths)."""
+    return text.split("params (trainable)")[0]
+
+
+@pytest.mark.parametrize(
+    "name, groups",
+    [
+        ("resnet50.yaml", ["layer1", "layer2", "layer3", "layer4"]),
+        ("unet.yaml", ["enc1", "enc2", "enc3", "enc4", "bottom", "dec4", "dec3", "dec2", "dec1"]),
+    ],
+)
+def test_depth_1_folds_the_table(name: str, groups: list[str]) -> None:
+    full, folded = table(name), table(name, "--depth", "1")
+    assert len(folded.splitlines()) < len(full.splitlines())
+    for group in groups:
+        assert re.search(rf"▸ {group}\b", folded), group  # folded, with a closed marker
+        assert re.search(rf"▾ {group}\b", full), group
+    inner = "bottleneck1" if name == "resnet50.yaml" else "deconv1"
+    assert inner in rows_part(full) and inner not in rows_part(folded)
+    # the totals are the same however the table is folded
+    assert full.split("params (trainable)")[1] == folded.split("params (trainable)")[1]
+
+
+def test_zoo_checks_clean() -> None:
+    result = CliRunner().invoke(main, ["check", *(str(SPECS / name) for name in sorted(PUBLISHED))])
+    assert result.exit_code == 0, result.output

@@ -1,0 +1,351 @@
+"""Check the model zoo in specs/ against PyTorch: the figures convcalc computes from each spec
+must equal those of the same network built with torch (and torchvision).
+
+    python tools/zoo_reference.py [--json] [--device meta|cpu]
+
+For each zoo spec this builds the network in PyTorch (torchvision's resnet18/34/50/101,
+wide_resnet50_2, vgg16_bn and mobilenet_v2; a U-Net, the inception (3a) modules and the two
+textbook blocks are written out below, in plain torch), and counts
+
+- params: ``sum(p.numel() for p in model.parameters())``;
+- buffers: the batch norms' ``running_mean`` and ``running_var`` (not ``num_batches_tracked``);
+- MACs: ``torch.utils.flop_counter.FlopCounterMode``'s total FLOPs / 2, for one image;
+- the output shape, as H×W×C (a flat vector as its length),
+
+on the spec's own input, then evaluates the spec with convcalc and prints both side by side.
+It exits 0 when every figure agrees, 1 on any mismatch, 2 when torch or torchvision is missing
+or a spec does not load.
+
+By default the models are built and run on the ``meta`` device: shapes, parameter counts and
+the FLOP counter need no data, so even the U-Net on 572×572 takes a moment.  ``--device cpu``
+runs real tensors instead.
+
+Needs only the standard library, torch, torchvision and convcalc (``pip install -e .`` in the
+same environment; without the package importable it runs ``convcalc show SPEC -f json``).
+This script is not part of the convcalc package and is not imported by it or its tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NamedTuple
+
+try:
+    from convcalc.errors import SpecError as SPEC_ERRORS
+except ImportError:  # convcalc is then run as a command
+    SPEC_ERRORS = RuntimeError  # type: ignore[misc,assignment]
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ROOT / "specs"
+
+try:
+    import torch
+    import torchvision  # type: ignore[import-untyped]
+    from torch import nn
+    from torch.utils.flop_counter import FlopCounterMode
+except ImportError as err:  # pragma: no cover - depends on the environment
+    print(f"zoo_reference: needs torch and torchvision ({err})", file=sys.stderr)
+    sys.exit(2)
+
+
+# --- networks that torchvision does not provide -----------------------------------------------
+
+
+def double_conv(cin: int, cout: int) -> nn.Sequential:
+    """Two unpadded 3×3 convs with ReLU, as in the original U-Net."""
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3), nn.ReLU(inplace=True), nn.Conv2d(cout, cout, 3), nn.ReLU(inplace=True)
+    )
+
+
+def centre_crop(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Crop the last two axes of x to size, centred (an odd extra cell comes off the end)."""
+    h, w = x.shape[-2:]
+    top, left = (h - size[0]) // 2, (w - size[1]) // 2
+    return x[..., top : top + size[0], left : left + size[1]]
+
+
+class UNet(nn.Module):
+    """Ronneberger et al. 2015, figure 1: unpadded convs, cropped skips, 64–1024 channels."""
+
+    def __init__(self, in_channels: int = 1, classes: int = 2) -> None:
+        super().__init__()
+        widths = [64, 128, 256, 512, 1024]
+        self.down = nn.ModuleList(double_conv(cin, c) for cin, c in zip([in_channels, *widths], widths))
+        self.pool = nn.MaxPool2d(2)
+        self.ups = nn.ModuleList(nn.ConvTranspose2d(c, c // 2, 2, stride=2) for c in reversed(widths[1:]))
+        self.dec = nn.ModuleList(double_conv(c, c // 2) for c in reversed(widths[1:]))
+        self.head = nn.Conv2d(widths[0], classes, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = []
+        for i, level in enumerate(self.down):
+            x = level(x)
+            if i < len(self.down) - 1:
+                skips.append(x)
+                x = self.pool(x)
+        for up, dec, skip in zip(self.ups, self.dec, reversed(skips)):
+            x = up(x)
+            x = dec(torch.cat([centre_crop(skip, (x.shape[-2], x.shape[-1])), x], dim=1))
+        out: torch.Tensor = self.head(x)
+        return out
+
+
+def conv_relu(cin: int, cout: int, k: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, k, padding=k // 2), nn.ReLU(inplace=True))
+
+
+class Inception(nn.Module):
+    """GoogLeNet's inception module with 1×1 reductions (Szegedy et al. 2014, figure 2(b))."""
+
+    def __init__(self, cin: int, c1: int, c3r: int, c3: int, c5r: int, c5: int, proj: int) -> None:
+        super().__init__()
+        self.b1 = conv_relu(cin, c1, 1)
+        self.b2 = nn.Sequential(conv_relu(cin, c3r, 1), conv_relu(c3r, c3, 3))
+        self.b3 = nn.Sequential(conv_relu(cin, c5r, 1), conv_relu(c5r, c5, 5))
+        self.b4 = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1), conv_relu(cin, proj, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.b1(x), self.b2(x), self.b3(x), self.b4(x)], dim=1)
+
+
+class NaiveInception(nn.Module):
+    """The inception module without reductions (Szegedy et al. 2014, figure 2(a))."""
+
+    def __init__(self, cin: int, c1: int, c3: int, c5: int) -> None:
+        super().__init__()
+        self.b1, self.b2, self.b3 = conv_relu(cin, c1, 1), conv_relu(cin, c3, 3), conv_relu(cin, c5, 5)
+        self.b4 = nn.MaxPool2d(3, stride=1, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.b1(x), self.b2(x), self.b3(x), self.b4(x)], dim=1)
+
+
+class Residual(nn.Module):
+    """relu(x + body(x)): an identity-shortcut block without batch norm."""
+
+    def __init__(self, *body: nn.Module) -> None:
+        super().__init__()
+        self.body = nn.Sequential(*body)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(x + self.body(x))
+
+
+def bottleneck() -> nn.Module:
+    relu = nn.ReLU(inplace=True)
+    return Residual(
+        nn.Conv2d(256, 64, 1, bias=False),
+        relu,
+        nn.Conv2d(64, 64, 3, padding=1, bias=False),
+        relu,
+        nn.Conv2d(64, 256, 1, bias=False),
+    )
+
+
+def two_3x3_convs() -> nn.Module:
+    return Residual(
+        nn.Conv2d(256, 256, 3, padding=1, bias=False),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(256, 256, 3, padding=1, bias=False),
+    )
+
+
+# --- the zoo: spec file -> how to build the same network in torch ----------------------------
+
+ZOO: list[tuple[str, Callable[[], nn.Module]]] = [
+    ("resnet18.yaml", lambda: torchvision.models.resnet18(weights=None)),
+    ("resnet34.yaml", lambda: torchvision.models.resnet34(weights=None)),
+    ("resnet50.yaml", lambda: torchvision.models.resnet50(weights=None)),
+    ("resnet101.yaml", lambda: torchvision.models.resnet101(weights=None)),
+    ("wide_resnet50_2.yaml", lambda: torchvision.models.wide_resnet50_2(weights=None)),
+    ("vgg16_bn.yaml", lambda: torchvision.models.vgg16_bn(weights=None)),
+    ("mobilenet_v2.yaml", lambda: torchvision.models.mobilenet_v2(weights=None)),
+    ("unet.yaml", UNet),
+    ("inception3a.yaml", lambda: Inception(192, 64, 96, 128, 16, 32, 32)),
+    ("inception3a-naive.yaml", lambda: NaiveInception(192, 64, 128, 32)),
+    ("bottleneck.yaml", bottleneck),
+    ("two-3x3-convs.yaml", two_3x3_convs),
+]
+
+FIGURES = ("params", "buffers", "macs", "output")
+
+
+class Figures(NamedTuple):
+    params: int
+    buffers: int
+    macs: int
+    output: tuple[int, ...]  # H×W×C, or (features,) for a flat vector
+
+
+def torch_figures(build: Callable[[], nn.Module], input_hwc: tuple[int, ...], device: str) -> Figures:
+    """Build the model on ``device`` and count its figures for one image of shape ``input_hwc``."""
+    with torch.device(device):
+        model = build()
+    model.eval()
+    params = sum(p.numel() for p in model.parameters())
+    buffers = sum(b.numel() for name, b in model.named_buffers() if name.endswith(("running_mean", "running_var")))
+    *spatial, channels = input_hwc
+    x = torch.zeros(1, channels, *spatial, device=device)
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        y = model(x)
+    flops = counter.get_total_flops()
+    if flops % 2:
+        raise AssertionError(f"odd FLOP count {flops}: FlopCounterMode counts 2 per multiply-accumulate")
+    dims = tuple(y.shape[1:])
+    output = (*dims[1:], dims[0]) if len(dims) > 1 else dims  # NCHW -> HWC
+    return Figures(params, buffers, flops // 2, tuple(int(d) for d in output))
+
+
+def convcalc_figures(spec: Path) -> tuple[Figures, tuple[int, ...], list[str]]:
+    """convcalc's figures for ``spec``, its input shape, and the spec's failed expectations."""
+    try:
+        from convcalc.evaluate import evaluate
+        from convcalc.spec import load_spec
+    except ImportError:
+        return _convcalc_subprocess(spec)
+    report = evaluate(load_spec(spec.read_bytes()))
+    t = report.totals
+    return (
+        Figures(t.params, t.buffers, t.macs, tuple(report.output.dims)),
+        tuple(report.input.dims),
+        [f.message for f in report.failures],
+    )
+
+
+def _convcalc_subprocess(spec: Path) -> tuple[Figures, tuple[int, ...], list[str]]:
+    exe = shutil.which("convcalc")
+    command = [exe] if exe else [sys.executable, "-m", "convcalc"]
+    done = subprocess.run([*command, "show", str(spec), "-f", "json"], capture_output=True, text=True, check=False)
+    if not done.stdout.strip():
+        raise RuntimeError(f"convcalc show {spec.name} failed: {done.stderr.strip()}")
+    doc = json.loads(done.stdout)
+    t = doc["total"]
+    return (
+        Figures(t["params"], t["buffers"], t["macs"], tuple(doc["output"])),
+        tuple(doc["input"]),
+        [f["message"] if isinstance(f, dict) else str(f) for f in doc["expect"]["failures"]],
+    )
+
+
+def shape_text(dims: tuple[int, ...]) -> str:
+    return "×".join(map(str, dims))
+
+
+def figure_text(figure: str, value: Any) -> str:
+    return shape_text(value) if figure == "output" else f"{value:,}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
+    parser.add_argument(
+        "--device",
+        choices=["meta", "cpu"],
+        default="meta",
+        help="where torch builds and runs the models (default: meta, no data)",
+    )
+    parser.add_argument("specs", nargs="*", metavar="SPEC", help="only these zoo specs (file names)")
+    args = parser.parse_args(argv)
+
+    zoo = [(name, build) for name, build in ZOO if not args.specs or name in args.specs]
+    unknown = set(args.specs) - {name for name, _ in ZOO}
+    if unknown:
+        parser.error(f"not in the zoo: {', '.join(sorted(unknown))}")
+
+    results: list[dict[str, Any]] = []
+    for name, build in zoo:
+        try:
+            ours, input_hwc, failures = convcalc_figures(SPECS / name)
+        except (OSError, ValueError, RuntimeError, SPEC_ERRORS) as err:  # report a spec that does not load
+            print(f"zoo_reference: {name}: convcalc failed: {err}", file=sys.stderr)
+            return 2
+        theirs = torch_figures(build, input_hwc, args.device)
+        rows = [
+            {
+                "figure": f,
+                "torch": getattr(theirs, f),
+                "convcalc": getattr(ours, f),
+                "ok": getattr(theirs, f) == getattr(ours, f),
+            }
+            for f in FIGURES
+        ]
+        results.append(
+            {
+                "spec": name,
+                "input": list(input_hwc),
+                "figures": rows,
+                "expect_failures": failures,
+                "ok": all(r["ok"] for r in rows) and not failures,
+            }
+        )
+
+    ok = all(r["ok"] for r in results)
+    if args.json:
+        for r in results:
+            for row in r["figures"]:
+                for side in ("torch", "convcalc"):
+                    if isinstance(row[side], tuple):
+                        row[side] = list(row[side])
+        print(
+            json.dumps(
+                {
+                    "torch": torch.__version__,
+                    "torchvision": torchvision.__version__,
+                    "device": args.device,
+                    "ok": ok,
+                    "models": results,
+                },
+                indent=2,
+            )
+        )
+        return 0 if ok else 1
+
+    print(
+        f"torch {torch.__version__}, torchvision {torchvision.__version__}, device {args.device}; "
+        "MACs = FlopCounterMode FLOPs / 2, batch 1\n"
+    )
+    header = ("spec", "input", "figure", "torch", "convcalc", "")
+    lines: list[tuple[str, ...]] = []
+    for r in results:
+        for i, row in enumerate(r["figures"]):
+            lines.append(
+                (
+                    r["spec"] if i == 0 else "",
+                    shape_text(tuple(r["input"])) if i == 0 else "",
+                    row["figure"],
+                    figure_text(row["figure"], row["torch"]),
+                    figure_text(row["figure"], row["convcalc"]),
+                    "ok" if row["ok"] else "MISMATCH",
+                )
+            )
+        for failure in r["expect_failures"]:
+            lines.append(("", "", "expect", "", failure, "FAILED"))
+    widths = [max(len(line[i]) for line in [header, *lines]) for i in range(len(header))]
+    right = {3, 4}
+
+    def fmt(line: tuple[str, ...]) -> str:
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths))
+        ).rstrip()
+
+    print(fmt(header))
+    print("  ".join("-" * w for w in widths))
+    for line in lines:
+        if line[0] and line is not lines[0]:
+            print()
+        print(fmt(line))
+    bad = [r["spec"] for r in results if not r["ok"]]
+    print(f"\n{len(results)} models: " + ("all figures agree" if not bad else f"mismatch in {', '.join(bad)}"))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
