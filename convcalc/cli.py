@@ -19,12 +19,15 @@ from .findings import CHECK_FORMATS, FileResult, check_text, exit_code
 from .render import FORMATS, Terminal
 
 STDIN = "-"
+NO_ARGS: type[click.UsageError] = getattr(
+    click.exceptions, "NoArgsIsHelpError", type("NeverRaised", (click.UsageError,), {})
+)
 
 
 def read_source(path: str) -> tuple[str, bytes]:
     """The spec's display name and bytes; ``-`` is standard input."""
     if path == STDIN:
-        return "<stdin>", click.get_binary_stream("stdin").read()
+        return "<stdin>", sys.stdin.buffer.read()
     try:
         with open(path, "rb") as f:
             return path, f.read()
@@ -54,8 +57,7 @@ def _input_option(ctx: click.Context, param: click.Parameter, value: str | None)
 
 
 def terminal(color: str) -> Terminal:
-    stream = click.get_text_stream("stdout")
-    is_tty = stream.isatty()
+    is_tty = sys.stdout.isatty()
     wants = {"always": True, "never": False}.get(color, is_tty and not os.environ.get("NO_COLOR"))
     width = None
     if is_tty:
@@ -83,18 +85,40 @@ def main() -> None:
 
 @main.command()
 @click.argument("spec", metavar="SPEC")
-@click.option("--input", "input_", metavar="SHAPE", callback=_input_option,
-              help="Evaluate for this input instead of the spec's: 256x256x3 (H×W×C), 100x16 (L×C), 16x112x112x3.")
+@click.option(
+    "--input",
+    "input_",
+    metavar="SHAPE",
+    callback=_input_option,
+    help="Evaluate for this input instead of the spec's: 256x256x3 (H×W×C), 100x16 (L×C), 16x112x112x3.",
+)
 @click.option("--batch", type=click.IntRange(min=1), help="Batch size (MACs, FLOPs and activation memory scale).")
-@click.option("-f", "--format", "fmt", type=click.Choice(list(FORMATS)), default="table", show_default=True,
-              help="Output format: a terminal table, or json/csv/tsv/markdown with exact integers.")
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(list(FORMATS)),
+    default="table",
+    show_default=True,
+    help="Output format: a terminal table; json/csv/tsv with exact integers; markdown with grouped integers.",
+)
 @click.option("--strict", is_flag=True, help="Exit 1 when any layer is flagged (info too) or an expect fails.")
-@click.option("--depth", type=click.IntRange(min=1), metavar="N",
-              help="Table: fold blocks, repeats and branches nested N deep into one row with summed figures.")
-@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
-              help="Colour in the table; auto means only on a terminal and when NO_COLOR is not set.")
-def show(spec: str, input_: str | None, batch: int | None, fmt: str, strict: bool, depth: int | None,
-         color: str) -> None:
+@click.option(
+    "--depth",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Table: fold blocks, repeats and branches nested N deep into one row with summed figures.",
+)
+@click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour in the table; auto means only on a terminal and when NO_COLOR is not set.",
+)
+def show(
+    spec: str, input_: str | None, batch: int | None, fmt: str, strict: bool, depth: int | None, color: str
+) -> None:
     """Print the per-layer table of SPEC (a YAML file, or - for standard input)."""
     from .evaluate import evaluate
     from .spec import load_spec
@@ -106,15 +130,23 @@ def show(spec: str, input_: str | None, batch: int | None, fmt: str, strict: boo
     except SpecError as err:
         click.echo(err.render(path), err=True)
         sys.exit(ExitCode.INVALID)
-    click.echo(FORMATS[fmt](report, terminal(color)._replace(depth=depth)), nl=False)
+    term = terminal(color)._replace(depth=depth)
+    click.echo(FORMATS[fmt](report, term), nl=False, color=term.color)
     failed = strict and (report.flags or report.failures)
     sys.exit(ExitCode.PROBLEMS if failed else ExitCode.OK)
 
 
 @main.command()
 @click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
-@click.option("-f", "--format", "fmt", type=click.Choice(list(CHECK_FORMATS)), default="text", show_default=True,
-              help="text (path:line:col: severity: message), json, or github (workflow annotations).")
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(list(CHECK_FORMATS)),
+    default="text",
+    show_default=True,
+    help="text (path:line:col: severity: message), json, or github (workflow annotations).",
+)
 @click.option("--strict", is_flag=True, help="Also fail on info flags (every non-integer size).")
 def check(specs: tuple[str, ...], fmt: str, strict: bool) -> None:
     """Check spec files for CI: validate, evaluate, verify every expect.
@@ -147,5 +179,27 @@ def kinds(fmt: str) -> None:
 
 
 def run(argv: list[str] | None = None) -> Any:
-    """The console script's entry point."""
-    return main.main(args=argv, prog_name="convcalc")
+    """The console script's entry point: command-line mistakes are one line on stderr and exit 2."""
+    try:
+        code = main.main(args=argv, prog_name="convcalc", standalone_mode=False)
+    except NO_ARGS as err:  # plain `convcalc`: the help, as click would show it
+        click.echo(err.format_message(), err=True)
+        sys.exit(ExitCode.INVALID)
+    except click.UsageError as err:
+        hint = (
+            f" (see 'convcalc {err.ctx.info_name} --help')"
+            if err.ctx and err.ctx.parent
+            else " (see 'convcalc --help')"
+        )
+        click.echo(f"convcalc: error: {err.format_message()}{hint}", err=True)
+        sys.exit(ExitCode.INVALID)
+    except click.ClickException as err:
+        click.echo(f"convcalc: error: {err.format_message()}", err=True)
+        sys.exit(ExitCode.INVALID)
+    except click.Abort:
+        click.echo("convcalc: aborted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:  # `convcalc ... | head`: the reader left; that is not an error
+        sys.stderr.close()
+        sys.exit(ExitCode.OK)
+    sys.exit(code or 0)

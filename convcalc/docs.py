@@ -59,7 +59,9 @@ def kinds_markdown() -> str:
         if kind.options:
             lines += ["| option | aliases | default | type | meaning |", "|---|---|---|---|---|"]
             for opt in kind.options:
-                lines.append(f"| `{opt.name}` | {', '.join(f'`{a}`' for a in opt.aliases)} | {_default(opt)} "
-                             f"| {opt.type.describe()} | {opt.doc} |")
+                lines.append(
+                    f"| `{opt.name}` | {', '.join(f'`{a}`' for a in opt.aliases)} | {_default(opt)} "
+                    f"| {opt.type.describe()} | {opt.doc} |"
+                )
             lines.append("")
     return "\n".join(lines)

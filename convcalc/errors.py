@@ -6,9 +6,8 @@ Everything that can be wrong with a user's input becomes a :class:`SpecError` ca
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import enum
+from typing import NamedTuple
 
 
 class ExitCode(enum.IntEnum):

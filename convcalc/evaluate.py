@@ -8,10 +8,9 @@ humanise them.  An impossible shape raises :class:`SpecError` at the layer's lin
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from collections.abc import Sequence
 from fractions import Fraction
+from typing import NamedTuple
 
 from .errors import Mark, SpecError
 from .kinds import Outcome
@@ -59,7 +58,7 @@ class Flag(NamedTuple):
 class Row(NamedTuple):
     """One leaf layer's figures, for the whole batch."""
 
-    index: int
+    number: int  # 1-based position in the table ("index" in JSON and CSV)
     name: str
     kind: str
     summary: str
@@ -108,6 +107,7 @@ class Group(NamedTuple):
 
 class Report(NamedTuple):
     name: str | None
+    description: str | None
     input: Shape
     output: Shape
     batch: int
@@ -120,8 +120,8 @@ class Report(NamedTuple):
     groups: tuple[Group, ...] = ()
 
     def failing_flags(self, strict: bool = False) -> tuple[Flag, ...]:
-        """The flags that fail a check: unaccepted warnings; with ``strict``, every flag."""
-        return tuple(f for f in self.flags if strict or (f.severity == "warning" and not f.accepted))
+        """The flags that fail a check: unaccepted warnings; with ``strict``, every unaccepted flag."""
+        return tuple(f for f in self.flags if not f.accepted and (strict or f.severity == "warning"))
 
 
 def shape_of(dims: Sequence[int]) -> Shape:
@@ -149,19 +149,34 @@ MAX_ROWS = 1_000_000  # a network expanding past this is refused rather than wal
 
 
 def default_names(nodes: Sequence[Node]) -> list[str]:
-    """Explicit names, else kind (or block, construct) + running number, counting every node of that word."""
+    """Explicit names, else word + running number per word (counting every node of that word).
+
+    A default name that another node holds explicitly moves on to the next free number, so
+    naming a layer ``conv2`` by hand never breaks the unnamed convs around it.
+    """
+    explicit: dict[str, Mark] = {}
+    for node in nodes:
+        if node.name is not None:
+            if node.name in explicit:
+                first = explicit[node.name]
+                raise SpecError(
+                    f"two layers are named '{node.name}' (the first at line {first.line}): rename one", node.mark
+                )
+            explicit[node.name] = node.mark
     counts: dict[str, int] = {}
+    taken = set(explicit)
     names: list[str] = []
-    seen: dict[str, Mark] = {}
     for node in nodes:
         word = word_of(node)
         counts[word] = counts.get(word, 0) + 1
-        name = node.name or f"{word}{counts[word]}"
-        if name in seen:
-            first = seen[name]
-            raise SpecError(f"two layers are named '{name}' (the first at line {first.line}): rename one", node.mark)
-        seen[name] = node.mark
-        names.append(name)
+        if node.name is not None:
+            names.append(node.name)
+            continue
+        number = counts[word]
+        while f"{word}{number}" in taken:
+            number += 1
+        names.append(f"{word}{number}")
+        taken.add(names[-1])
     return names
 
 
@@ -194,7 +209,7 @@ class Walk:
         self.groups: list[Group] = []
         self.failures: list[Failure] = []
         self.outputs: dict[str, tuple[Shape, str]] = {}  # full path -> (output, the row or group that made it)
-        self.parser = Parser(spec.blocks)
+        self.parser = Parser(spec.blocks or {})
         self.expansions: dict[tuple[str, str], tuple[Node, ...]] = {}
         self.outcomes: dict[tuple[int, Shape], Outcome] = {}
         self.calls: list[str] = []  # the block calls being expanded, for recursion and error context
@@ -206,6 +221,14 @@ class Walk:
         for node, name in zip(nodes, default_names(nodes)):
             x = self.node(node, scope.path(name), x, scope)
         return x
+
+    def part(self, nodes: Sequence[Node], x: Shape, outer: Scope, name: str, kind: str) -> Shape:
+        """A residual's body or shortcut, a branch or a repeat iteration: a scope and a group of its own."""
+        start = len(self.rows)
+        inner = outer.child(name)
+        y = self.nodes(nodes, x, inner)
+        self.groups.append(Group(inner.prefix, kind, outer.depth, start, len(self.rows), x, y))
+        return y
 
     def node(self, node: Node, path: str, x: Shape, scope: Scope) -> Shape:
         if isinstance(node, Layer):
@@ -221,8 +244,17 @@ class Walk:
             y = self.branches(node, path, x, scope)
         else:
             y = self.skip(node, path, x, scope)
-        self.groups.append(Group(path, word_of(node) if not isinstance(node, Call) else node.block.name, scope.depth,
-                                 start, len(self.rows), x, y))
+        self.groups.append(
+            Group(
+                path,
+                word_of(node) if not isinstance(node, Call) else node.block.name,
+                scope.depth,
+                start,
+                len(self.rows),
+                x,
+                y,
+            )
+        )
         self.outputs[path] = (y, path)
         if node.expect is not None:
             self.check(node.expect, y, self.rows[start:], f"{path}: ")
@@ -243,10 +275,35 @@ class Walk:
         flags: tuple[Flag, ...] = ()
         if outcome.flags:
             axes = axis_names(x.rank)
-            flags = tuple(Flag(path, axes[f.axis], f.exact, f.used, f.severity, f.unread, f.formula, f.reason,
-                               layer.allow_inexact, layer.mark) for f in outcome.flags)
-        row = Row(len(self.rows) + 1, path, layer.kind.name, layer.kind.summary(layer.options), x, outcome.output,
-                  outcome.params, outcome.buffers, outcome.macs * self.batch, flags, layer.mark, scope.depth)
+            flags = tuple(
+                Flag(
+                    path,
+                    axes[f.axis],
+                    f.exact,
+                    f.used,
+                    f.severity,
+                    f.unread,
+                    f.formula,
+                    f.reason,
+                    layer.allow_inexact,
+                    layer.mark,
+                )
+                for f in outcome.flags
+            )
+        row = Row(
+            len(self.rows) + 1,
+            path,
+            layer.kind.name,
+            layer.kind.summary(layer.options),
+            x,
+            outcome.output,
+            outcome.params,
+            outcome.buffers,
+            outcome.macs * self.batch,
+            flags,
+            layer.mark,
+            scope.depth,
+        )
         self.add_row(row)
         self.outputs[path] = (outcome.output, path)
         if layer.expect is not None:
@@ -258,9 +315,18 @@ class Walk:
             raise SpecError(f"the network expands to more than {MAX_ROWS:,} layers; reduce the repeats", row.mark)
         self.rows.append(row)
 
-    def join_row(self, kind: str, path: str, x: Shape, inputs: tuple[Shape, ...], y: Shape, mark: Mark,
-                 scope: Scope) -> None:
-        summary = (" ‖ " if kind == "concat" else " + ").join(str(s) for s in inputs)
+    def join_row(
+        self,
+        kind: str,
+        path: str,
+        x: Shape,
+        inputs: tuple[Shape, ...],
+        y: Shape,
+        mark: Mark,
+        scope: Scope,
+        note: str = "",
+    ) -> None:
+        summary = (" ‖ " if kind == "concat" else " + ").join(str(s) for s in inputs) + note
         self.add_row(Row(len(self.rows) + 1, path, kind, summary, x, y, 0, 0, 0, (), mark, scope.depth + 1, inputs))
 
     # --- constructs -----------------------------------------------------------------------
@@ -268,11 +334,11 @@ class Walk:
     def call(self, call: Call, path: str, x: Shape, scope: Scope) -> Shape:
         block = call.block
         if block.name in self.calls:
-            cycle = " → ".join([*self.calls[self.calls.index(block.name):], block.name])
+            cycle = " → ".join([*self.calls[self.calls.index(block.name) :], block.name])
             raise SpecError(f"block {block.name} uses itself ({cycle}): a block cannot contain itself", call.mark)
         self.calls.append(block.name)
         try:
-            body = self.expand(call)
+            body = self.expand(call, x)
             return self.nodes(body, x, scope.child(path.rpartition(".")[2]))
         except SpecError as err:
             if err.mark is not None and err.mark != call.mark:
@@ -286,14 +352,18 @@ class Walk:
         finally:
             self.calls.pop()
 
-    def expand(self, call: Call) -> tuple[Node, ...]:
-        """The block's layers with the call's arguments: parsed once per distinct set of values."""
+    def expand(self, call: Call, x: Shape) -> tuple[Node, ...]:
+        """The block's layers with the call's arguments: parsed once per distinct set of values.
+
+        ``$in_channels`` is the channel count of the block's input unless the block declares an
+        argument of that name.
+        """
         from .template import substitute
 
-        key = (call.block.name, repr(sorted(call.args.items())))
+        values = {"in_channels": x.channels, **call.block.args, **call.args}
+        key = (call.block.name, repr(sorted(values.items())))
         body = self.expansions.get(key)
         if body is None:
-            values = {**call.block.args, **call.args}
             body = self.parser.nodes(substitute(call.block.layers, values, call.block.mark), call.block.mark)
             self.expansions[key] = body
         return body
@@ -301,25 +371,29 @@ class Walk:
     def repeat(self, node: Repeat, path: str, x: Shape, scope: Scope) -> Shape:
         inner = scope.child(path.rpartition(".")[2])
         for i in range(node.times):
-            start = len(self.rows)
-            y = self.nodes(node.body, x, inner.child(str(i)))
-            self.groups.append(Group(inner.path(str(i)), "iteration", inner.depth, start, len(self.rows), x, y))
-            x = y
+            x = self.part(node.body, x, inner, str(i), "iteration")
         return x
 
     def residual(self, node: Residual, path: str, x: Shape, scope: Scope) -> Shape:
         inner = scope.child(path.rpartition(".")[2])
-        body = self.nodes(node.body, x, inner.child("body"))
+        body = self.part(node.body, x, inner, "body", "body")
         body_end = self.rows[-1].name if node.body and self.rows else "the body"
         if node.shortcut is not None:
-            short = self.nodes(node.shortcut, x, inner.child("shortcut"))
+            short = self.part(node.shortcut, x, inner, "shortcut", "shortcut")
             short_end = self.rows[-1].name
         else:
             short, short_end = x, "the identity shortcut"
         if body != short:
-            raise SpecError(_join_error(path, (body_end, body), (short_end, short), "a residual adds them, so they must "
-                                        "match: change the body's stride or channels, or give a shortcut that matches"),
-                            node.mark)
+            raise SpecError(
+                _join_error(
+                    path,
+                    (body_end, body),
+                    (short_end, short),
+                    "a residual adds them, so they must "
+                    "match: change the body's stride or channels, or give a shortcut that matches",
+                ),
+                node.mark,
+            )
         self.join_row("residual", path, x, (body, short), body, node.mark, scope)
         return body
 
@@ -327,7 +401,7 @@ class Walk:
         inner = scope.child(path.rpartition(".")[2])
         ends: list[tuple[str, Shape]] = []
         for i, branch in enumerate(node.branches):
-            y = self.nodes(branch, x, inner.child(str(i)))
+            y = self.part(branch, x, inner, str(i), "branch")
             ends.append((self.rows[-1].name if branch else f"{path}.{i} (identity)", y))
         out = self.joined(node.op, path, ends, node.mark)
         self.join_row(node.op, path, x, tuple(y for _, y in ends), out, node.mark, scope)
@@ -338,29 +412,37 @@ class Walk:
         if found is None:
             from .spec import suggest
 
-            raise SpecError(f"{node.op} with '{node.target}': no earlier layer has that name here or in an enclosing "
-                            f"scope{suggest(node.target, [p.rpartition('.')[2] for p in self.outputs] + list(self.outputs))}",
-                            node.target_mark)
+            raise SpecError(
+                f"{node.op} with '{node.target}': no earlier layer has that name here or in an enclosing "
+                f"scope{suggest(node.target, [p.rpartition('.')[2] for p in self.outputs] + list(self.outputs))}",
+                node.target_mark,
+            )
         other, other_path = found
+        original = other
+        previous = self.rows[-1].name if self.rows else "the input"
         inner = scope.child(path.rpartition(".")[2])
         if node.through:
             other = self.nodes(node.through, other, inner)
-            other_path = self.rows[-1].name
+            other_path = f"{found[1]} through {self.rows[-1].name}"
         current = x
         if node.fit is not None and other.rank == current.rank and other.rank > 0:
             if node.fit == "crop":
                 if any(o < c for o, c in zip(other.spatial, current.spatial)):
-                    raise SpecError(f"{path}: fit: crop cannot crop {other_path}'s {other} to the current {current}: it "
-                                    "is smaller", node.mark)
+                    raise SpecError(
+                        f"{path}: fit: crop cannot crop {other_path}'s {other} to the current {current}: it is smaller",
+                        node.mark,
+                    )
                 other = Shape(current.spatial, other.channels)
             else:
                 if any(c > o for o, c in zip(other.spatial, current.spatial)):
-                    raise SpecError(f"{path}: fit: pad cannot pad the current {current} to {other_path}'s {other}: "
-                                    "it is larger", node.mark)
+                    raise SpecError(
+                        f"{path}: fit: pad cannot pad the current {current} to {other_path}'s {other}: it is larger",
+                        node.mark,
+                    )
                 current = Shape(other.spatial, current.channels)
-        previous = self.rows[-1].name if self.rows else "the input"
         out = self.joined(node.op, path, [(previous, current), (other_path, other)], node.mark)
-        self.join_row(node.op, path, x, (current, other), out, node.mark, scope)
+        note = f" (with {found[1]}" + (f" {original}, fit: {node.fit}" if node.fit else "") + ")"
+        self.join_row(node.op, path, x, (current, other), out, node.mark, scope, note)
         return out
 
     def lookup(self, target: str, scope: Scope | None) -> tuple[Shape, str] | None:
@@ -378,8 +460,16 @@ class Walk:
             if op == "add" and other[1] != first[1]:
                 raise SpecError(_join_error(path, first, other, "add needs identical shapes"), mark)
             if op == "concat" and other[1].spatial != first[1].spatial:
-                raise SpecError(_join_error(path, first, other, "concat needs the same spatial size (use fit: crop or "
-                                            "fit: pad on a skip, or change a stride or padding)"), mark)
+                raise SpecError(
+                    _join_error(
+                        path,
+                        first,
+                        other,
+                        "concat needs the same spatial size (use fit: crop or "
+                        "fit: pad on a skip, or change a stride or padding)",
+                    ),
+                    mark,
+                )
         if op == "add":
             return first[1]
         return Shape(first[1].spatial, sum(y.channels for _, y in ends))
@@ -388,10 +478,14 @@ class Walk:
 
     def check(self, expect: Expect, output: Shape, rows: Sequence[Row], what: str) -> None:
         self.checked = True
-        figures = {"params": sum(r.params for r in rows), "buffers": sum(r.buffers for r in rows),
-                   "macs": sum(r.macs for r in rows), "flops": sum(r.flops for r in rows),
-                   "activation_bytes": sum(r.output.numel for r in rows) * self.batch * self.bytes,
-                   "param_bytes": sum(r.params for r in rows) * self.bytes}
+        figures = {
+            "params": sum(r.params for r in rows),
+            "buffers": sum(r.buffers for r in rows),
+            "macs": sum(r.macs for r in rows),
+            "flops": sum(r.flops for r in rows),
+            "activation_bytes": sum(r.output.numel for r in rows) * self.batch * self.bytes,
+            "param_bytes": sum(r.params for r in rows) * self.bytes,
+        }
         self.failures += check_expect(expect, output, figures, what)
 
 
@@ -409,13 +503,31 @@ def evaluate(spec: Spec, input: Sequence[int] | str | None = None, batch: int | 
     rows = walk.rows
     params = sum(r.params for r in rows)
     macs = sum(r.macs for r in rows)
-    totals = Totals(params, sum(r.buffers for r in rows), macs, 2 * macs,
-                    sum(r.output.numel for r in rows) * walk.batch * walk.bytes, params * walk.bytes)
+    totals = Totals(
+        params,
+        sum(r.buffers for r in rows),
+        macs,
+        2 * macs,
+        sum(r.output.numel for r in rows) * walk.batch * walk.bytes,
+        params * walk.bytes,
+    )
     failures = walk.failures
     if spec.expect is not None:
         failures += check_expect(spec.expect, x, {f: getattr(totals, f) for f in Totals._fields}, "")
     flags = tuple(f for r in rows for f in r.flags)
     groups = tuple(sorted(walk.groups, key=lambda g: (g.start, g.depth)))
     has_expect = spec.expect is not None or walk.checked
-    return Report(spec.name, first, x, walk.batch, spec.dtype, tuple(rows), totals, flags, tuple(failures),
-                  has_expect, groups)
+    return Report(
+        spec.name,
+        spec.description,
+        first,
+        x,
+        walk.batch,
+        spec.dtype,
+        tuple(rows),
+        totals,
+        flags,
+        tuple(failures),
+        has_expect,
+        groups,
+    )

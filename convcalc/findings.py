@@ -7,10 +7,9 @@ exit code comes from the statuses alone (:func:`exit_code`).
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import json
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from .errors import ExitCode, SpecError
 from .evaluate import evaluate
@@ -48,8 +47,10 @@ def check_text(path: str, text: str | bytes, strict: bool = False) -> FileResult
         finding = Finding(path, mark.line if mark else None, mark.col if mark else None, "error", err.message)
         return FileResult(path, ExitCode.INVALID, (finding,))
     findings = [Finding(path, f.mark.line, f.mark.col, f.severity, f.describe()) for f in report.failing_flags(strict)]
-    findings += [Finding(path, f.mark.line if f.mark else None, f.mark.col if f.mark else None, "error",
-                         f"expect: {f.message}") for f in report.failures]
+    findings += [
+        Finding(path, f.mark.line if f.mark else None, f.mark.col if f.mark else None, "error", f"expect: {f.message}")
+        for f in report.failures
+    ]
     findings.sort(key=lambda f: (f.line or 0, f.col or 0))
     status = ExitCode.PROBLEMS if findings else ExitCode.OK
     return FileResult(path, status, tuple(findings), len(report.flags), len(report.failures))
@@ -117,9 +118,16 @@ def render_github(results: Sequence[FileResult]) -> str:
 def render_json(results: Sequence[FileResult]) -> str:
     document = {
         "schema_version": 1,
-        "files": [{"path": r.path, "status": {0: "clean", 1: "problems", 2: "invalid"}[int(r.status)],
-                   "findings": [{"line": f.line, "col": f.col, "severity": f.severity, "message": f.message}
-                                for f in r.findings]} for r in results],
+        "files": [
+            {
+                "path": r.path,
+                "status": {0: "clean", 1: "problems", 2: "invalid"}[int(r.status)],
+                "findings": [
+                    {"line": f.line, "col": f.col, "severity": f.severity, "message": f.message} for f in r.findings
+                ],
+            }
+            for r in results
+        ],
         "exit_code": int(exit_code(results)),
         "summary": summary(results),
     }

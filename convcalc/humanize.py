@@ -5,7 +5,7 @@ from __future__ import annotations
 from .shapes import Shape
 
 
-def count(n: int | float) -> str:
+def count(n: float) -> str:
     """Three significant digits with a decimal suffix: 260, 1.01M, 25.6M, 4.09G, 138M."""
     if abs(n) < 1000:
         return f"{n:g}" if isinstance(n, float) else str(n)

@@ -11,7 +11,7 @@ kind touches this file only.
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from .options import (
     REQUIRED,
@@ -87,9 +87,7 @@ class Kind:
 
     def check_input(self, x: Shape) -> None:
         if self.input == "spatial" and x.is_flat:
-            raise LayerError(
-                f"{self.name} needs a spatial input (L×C, H×W×C or D×H×W×C), not a flat vector"
-            )
+            raise LayerError(f"{self.name} needs a spatial input (L×C, H×W×C or D×H×W×C), not a flat vector")
         if self.input == "flat" and not x.is_flat:
             raise LayerError(f"{self.name} needs a flat input: add `- flatten` before it")
 
@@ -207,8 +205,15 @@ def conv_core(
     y = Shape(tuple(sizes), out)
     taps = (x.channels // groups) * math.prod(k)
     outcome = Outcome(y, params=out * taps + (out if bias else 0), macs=y.numel * taps, flags=tuple(flags))
-    conv = {"in_channels": x.channels, "out_channels": out, "kernel_size": k, "stride": s, "dilation": d,
-            "groups": groups, "bias": bias}
+    conv = {
+        "in_channels": x.channels,
+        "out_channels": out,
+        "kernel_size": k,
+        "stride": s,
+        "dilation": d,
+        "groups": groups,
+        "bias": bias,
+    }
     if _symmetric(pairs):
         modules = [(f"Conv{r}d", {**conv, "padding": tuple(b for b, _ in pairs)})]
     else:
@@ -240,8 +245,15 @@ class ConvLike(Kind):
         return self.build(o, x)[1]
 
     def summary(self, o: Opts) -> str:
-        keys = (("kernel", "k", None), ("stride", "s", 1), ("padding", "p", 0), ("dilation", "d", 1),
-                ("groups", "g", 1), ("multiplier", "×", 1), ("output_padding", "op", 0))
+        keys = (
+            ("kernel", "k", None),
+            ("stride", "s", 1),
+            ("padding", "p", 0),
+            ("dilation", "d", 1),
+            ("groups", "g", 1),
+            ("multiplier", "×", 1),
+            ("output_padding", "op", 0),
+        )
         return _spatial_text(o, keys) + _post_text(o)
 
 
@@ -253,15 +265,25 @@ class Conv(ConvLike):
     example = "conv: {out: 64, kernel: 3, padding: 1, bn: true, act: relu}"
 
     def build(self, o: Opts, x: Shape) -> tuple[Outcome, list[TorchModule]]:
-        return with_post(o, conv_core(x, o["out"], o["kernel"], o["stride"], o["padding"], o["dilation"],
-                                      o["groups"], o["bias"]))
+        return with_post(
+            o, conv_core(x, o["out"], o["kernel"], o["stride"], o["padding"], o["dilation"], o["groups"], o["bias"])
+        )
 
 
 @register
 class Grouped(Conv):
     name = "grouped"
-    options = (OUT, KERNEL, STRIDE, PADDING, DILATION, Option("groups", Int(2), doc="channel groups (> 1)"),
-               BIAS, BN, ACT)
+    options = (
+        OUT,
+        KERNEL,
+        STRIDE,
+        PADDING,
+        DILATION,
+        Option("groups", Int(2), doc="channel groups (> 1)"),
+        BIAS,
+        BN,
+        ACT,
+    )
     doc = "A grouped convolution: `conv` with `groups` required and greater than 1."
     example = "grouped: {out: 30, kernel: 10, groups: 3}"
 
@@ -269,12 +291,23 @@ class Grouped(Conv):
 @register
 class Deconv(ConvLike):
     name = "deconv"
-    aliases = {"conv_transpose": {}, "transpose": {}}
-    options = (OUT, KERNEL, STRIDE, Option("padding", Pad(), 0, PADDING.doc),
-               Option("output_padding", PerAxis(0), 0, "extra cells on the after side of the output"),
-               DILATION, GROUPS, BIAS, BN, ACT)
-    doc = ("A transposed convolution (PyTorch ConvTransposeNd): (in − 1)s − pb − pa + d(k − 1) + output_padding "
-           "+ 1; `same` gives in·s, `valid` (in − 1)s + d(k − 1) + 1.")
+    aliases: ClassVar[dict[str, Opts]] = {"conv_transpose": {}, "transpose": {}}
+    options = (
+        OUT,
+        KERNEL,
+        STRIDE,
+        Option("padding", Pad(), 0, PADDING.doc),
+        Option("output_padding", PerAxis(0), 0, "extra cells on the after side of the output"),
+        DILATION,
+        GROUPS,
+        BIAS,
+        BN,
+        ACT,
+    )
+    doc = (
+        "A transposed convolution (PyTorch ConvTransposeNd): (in − 1)s − pb − pa + d(k − 1) + output_padding "
+        "+ 1; `same` gives in·s, `valid` (in − 1)s + d(k − 1) + 1."
+    )
     example = "deconv: {out: 64, kernel: 2, stride: 2}"
 
     def build(self, o: Opts, x: Shape) -> tuple[Outcome, list[TorchModule]]:
@@ -304,18 +337,27 @@ class Deconv(ConvLike):
             if extra_ok:
                 sizes.append(x.spatial[i] * s[i])
             else:
-                sizes.append(transposed_axis(name, x.spatial[i], k[i], s[i], *pairs[i], d[i], op[i]))
+                sizes.append(transposed_axis(name, x.spatial[i], k[i], s[i], pairs[i][0], pairs[i][1], d[i], op[i]))
         y = Shape(tuple(sizes), out)
         taps = (out // groups) * math.prod(k)
         outcome = Outcome(y, params=x.channels * taps + (out if o["bias"] else 0), macs=x.numel * taps)
-        module = {"in_channels": x.channels, "out_channels": out, "kernel_size": k, "stride": s, "dilation": d,
-                  "groups": groups, "bias": o["bias"]}
+        module = {
+            "in_channels": x.channels,
+            "out_channels": out,
+            "kernel_size": k,
+            "stride": s,
+            "dilation": d,
+            "groups": groups,
+            "bias": o["bias"],
+        }
         modules: list[TorchModule]
         if _symmetric(pairs) and all(p < si or p < di for p, si, di in zip(op, s, d)):
             modules = [(f"ConvTranspose{r}d", {**module, "padding": tuple(b for b, _ in pairs), "output_padding": op})]
         else:  # torch pads a transposed conv symmetrically only: crop the rest off afterwards
-            modules = [(f"ConvTranspose{r}d", {**module, "padding": 0, "output_padding": 0}),
-                       pad_module(tuple((-b, -a + p) for (b, a), p in zip(pairs, op)))]
+            modules = [
+                (f"ConvTranspose{r}d", {**module, "padding": 0, "output_padding": 0}),
+                pad_module(tuple((-b, -a + p) for (b, a), p in zip(pairs, op))),
+            ]
         return with_post(o, (outcome, modules))
 
 
@@ -328,8 +370,9 @@ class Depthwise(ConvLike):
 
     def build(self, o: Opts, x: Shape) -> tuple[Outcome, list[TorchModule]]:
         c = x.channels
-        return with_post(o, conv_core(x, c * o["multiplier"], o["kernel"], o["stride"], o["padding"],
-                                      o["dilation"], c, o["bias"]))
+        return with_post(
+            o, conv_core(x, c * o["multiplier"], o["kernel"], o["stride"], o["padding"], o["dilation"], c, o["bias"])
+        )
 
 
 @register
@@ -347,25 +390,34 @@ class Pointwise(ConvLike):
 class Separable(ConvLike):
     name = "separable"
     options = (
-        OUT, KERNEL, STRIDE, PADDING, DILATION, MULTIPLIER,
+        OUT,
+        KERNEL,
+        STRIDE,
+        PADDING,
+        DILATION,
+        MULTIPLIER,
         Option("bias", Bool(), True, "the default of both convs' biases", ("use_bias",)),
         Option("depthwise_bias", Bool(), None, "bias of the depthwise conv (default: bias)"),
         Option("pointwise_bias", Bool(), None, "bias of the pointwise conv (default: bias)"),
         Option("depthwise_bn", Bool(), False, "a batch norm between the two convs"),
         Option("depthwise_act", ACT.type, None, "an activation between the two convs"),
-        BN, ACT,
+        BN,
+        ACT,
     )
-    doc = ("A depthwise-separable convolution: a depthwise conv (groups = in, in·multiplier channels), then a "
-           "1×1 pointwise conv to `out`.")
+    doc = (
+        "A depthwise-separable convolution: a depthwise conv (groups = in, in·multiplier channels), then a "
+        "1×1 pointwise conv to `out`."
+    )
     example = "separable: {out: 128, kernel: 3, padding: 1}"
 
     def build(self, o: Opts, x: Shape) -> tuple[Outcome, list[TorchModule]]:
         c = x.channels
         dbias = o["bias"] if o["depthwise_bias"] is None else o["depthwise_bias"]
         pbias = o["bias"] if o["pointwise_bias"] is None else o["pointwise_bias"]
-        first = with_post({"bn": o["depthwise_bn"], "act": o["depthwise_act"]},
-                          conv_core(x, c * o["multiplier"], o["kernel"], o["stride"], o["padding"], o["dilation"],
-                                    c, dbias))
+        first = with_post(
+            {"bn": o["depthwise_bn"], "act": o["depthwise_act"]},
+            conv_core(x, c * o["multiplier"], o["kernel"], o["stride"], o["padding"], o["dilation"], c, dbias),
+        )
         second = with_post(o, conv_core(first[0].output, o["out"], 1, 1, 0, 1, 1, pbias))
         return first[0].then(second[0]), first[1] + second[1]
 
@@ -396,7 +448,7 @@ class SpatialSeparable(ConvLike):
 @register
 class Pool(Kind):
     name = "pool"
-    aliases = {"maxpool": {"mode": "max"}, "avgpool": {"mode": "avg"}}
+    aliases: ClassVar[dict[str, Opts]] = {"maxpool": {"mode": "max"}, "avgpool": {"mode": "avg"}}
     input = "spatial"
     options = (
         Option("mode", Choice(("max", "avg")), "max", "max or average pooling"),
@@ -406,8 +458,10 @@ class Pool(Kind):
         Option("dilation", PerAxis(), 1, "spacing between window taps (max pooling only)"),
         Option("ceil_mode", Bool(), False, "round the output size up (PyTorch's ceil_mode)"),
     )
-    doc = ("Max or average pooling (PyTorch MaxPoolNd/AvgPoolNd), `ceil_mode` rule included: a last window "
-           "may not start in the right padding.")
+    doc = (
+        "Max or average pooling (PyTorch MaxPoolNd/AvgPoolNd), `ceil_mode` rule included: a last window "
+        "may not start in the right padding."
+    )
     example = "pool: {kernel: 2}"
 
     def geometry(self, o: Opts, x: Shape) -> tuple[Any, ...]:
@@ -432,15 +486,18 @@ class Pool(Kind):
                     raise LayerError(f"3-D average pooling needs the padded input ({n + b + a}) ≥ the kernel ({ki})")
         sizes, flags = [], []
         for i, name in enumerate(axis_names(x.rank)):
-            size, flag = window_axis(i, name, x.spatial[i], k[i], s[i], *pairs[i], d[i], o["ceil_mode"], "window")
+            size, flag = window_axis(
+                i, name, x.spatial[i], k[i], s[i], pairs[i][0], pairs[i][1], d[i], o["ceil_mode"], "window"
+            )
             sizes.append(size)
             if flag:
                 flags.append(flag)
         return Outcome(Shape(tuple(sizes), x.channels), flags=tuple(flags))
 
     def summary(self, o: Opts) -> str:
-        text = _spatial_text(o, (("kernel", "k", None), ("stride", "s", None), ("padding", "p", 0),
-                                 ("dilation", "d", 1)))
+        text = _spatial_text(
+            o, (("kernel", "k", None), ("stride", "s", None), ("padding", "p", 0), ("dilation", "d", 1))
+        )
         return f"{o['mode']} {text}" + (" ceil" if o["ceil_mode"] else "")
 
     def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
@@ -467,7 +524,7 @@ class GlobalPool(Kind):
         return Outcome(Shape((1,) * x.rank, x.channels))
 
     def summary(self, o: Opts) -> str:
-        return o["mode"]
+        return str(o["mode"])
 
     def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
         return [(f"Adaptive{o['mode'].capitalize()}Pool{x.rank}d", {"output_size": 1})]
@@ -491,12 +548,23 @@ class AdaptivePool(Kind):
         return f"{o['mode']} → {_dims(per_axis('out_size', o['out_size'], 1) if isinstance(o['out_size'], int) else o['out_size'])}"
 
     def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
-        return [(f"Adaptive{o['mode'].capitalize()}Pool{x.rank}d",
-                 {"output_size": per_axis("out_size", o["out_size"], x.rank)})]
+        return [
+            (
+                f"Adaptive{o['mode'].capitalize()}Pool{x.rank}d",
+                {"output_size": per_axis("out_size", o["out_size"], x.rank)},
+            )
+        ]
 
 
-UPSAMPLE_MODES = {"nearest": None, "nearest-exact": None, "area": None, "linear": 1, "bilinear": 2,
-                  "bicubic": 2, "trilinear": 3}
+UPSAMPLE_MODES = {
+    "nearest": None,
+    "nearest-exact": None,
+    "area": None,
+    "linear": 1,
+    "bilinear": 2,
+    "bicubic": 2,
+    "trilinear": 3,
+}
 
 
 @register
@@ -518,7 +586,9 @@ class Upsample(Kind):
         need = UPSAMPLE_MODES[o["mode"]]
         if need is not None and need != x.rank:
             fits = [m for m, r in UPSAMPLE_MODES.items() if r == x.rank]
-            raise LayerError(f"mode {o['mode']} needs a {need}-D input; for {x.rank}-D use {' or '.join(fits + ['nearest'])}")
+            raise LayerError(
+                f"mode {o['mode']} needs a {need}-D input; for {x.rank}-D use {' or '.join(fits + ['nearest'])}"
+            )
         if o["align_corners"] and need is None:
             raise LayerError(f"align_corners only applies to linear modes, not {o['mode']}")
         if o["size"] is not None:
@@ -533,8 +603,10 @@ class Upsample(Kind):
             if exact != used:
                 formula = f"{n} × {scale} = {exact.numerator if exact.denominator == 1 else f'{exact.numerator}/{exact.denominator}'}"
                 if exact.denominator == 1:
-                    reason = (f"PyTorch computes {n} × {scale} in double precision as {float(n) * float(scale)!r} "
-                              f"and uses {used}")
+                    reason = (
+                        f"PyTorch computes {n} × {scale} in double precision as {float(n) * float(scale)!r} "
+                        f"and uses {used}"
+                    )
                 else:
                     reason = "in·scale is not whole; PyTorch floors it"
                 flags.append(AxisFlag(i, exact, used, "warning", 0, formula, reason))
@@ -560,7 +632,7 @@ class Upsample(Kind):
 @register
 class Dense(Kind):
     name = "dense"
-    aliases = {"linear": {}, "fc": {}}
+    aliases: ClassVar[dict[str, Opts]] = {"linear": {}, "fc": {}}
     input = "flat"
     options = (
         Option("out", Int(), doc="output features", aliases=("units", "filters", "out_channels", "out_features")),
@@ -596,7 +668,7 @@ class Flatten(Kind):
 @register
 class BatchNorm(Kind):
     name = "batchnorm"
-    aliases = {"bn": {}}
+    aliases: ClassVar[dict[str, Opts]] = {"bn": {}}
     doc = "Batch normalisation: 2C trainable params, and 2C running statistics counted as buffers."
     example = "batchnorm"
 
@@ -619,10 +691,18 @@ for _name in ACTIVATIONS:
     _options: tuple[Option, ...] = ()
     if _name == "leaky_relu":
         _options = (Option("negative_slope", Number(), 0.01, "slope for negative inputs", ("alpha", "slope")),)
-    register(type(f"Act_{_name}", (Activation,), {
-        "name": _name, "options": _options, "example": _name,
-        "doc": f"The {_name} activation: shape unchanged, no params, no MACs.",
-    }))
+    register(
+        type(
+            f"Act_{_name}",
+            (Activation,),
+            {
+                "name": _name,
+                "options": _options,
+                "example": _name,
+                "doc": f"The {_name} activation: shape unchanged, no params, no MACs.",
+            },
+        )
+    )
 
 
 @register
@@ -712,4 +792,4 @@ def fixed_options(kind: Kind, preset: Opts) -> tuple[Option, ...]:
     return tuple(opt for opt in kind.options if opt.name not in preset)
 
 
-__all__ = ["KINDS", "SPELLINGS", "REQUIRED", "Kind", "Outcome", "TorchModule", "fixed_options"]
+__all__ = ["KINDS", "REQUIRED", "SPELLINGS", "Kind", "Outcome", "TorchModule", "fixed_options"]

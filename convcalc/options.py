@@ -8,6 +8,7 @@ spec parser, the docs and the schema read the same declarations.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any, NamedTuple, Protocol
@@ -24,7 +25,7 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return (_is_int(value) or isinstance(value, float)) and value == value and value not in (float("inf"), float("-inf"))
+    return _is_int(value) or (isinstance(value, float) and math.isfinite(value))
 
 
 def _show(value: Any) -> str:
@@ -58,7 +59,9 @@ class Int(NamedTuple):
         return int(value)
 
     def describe(self) -> str:
-        return {1: "a positive whole number", 0: "a whole number ≥ 0"}.get(self.minimum, f"a whole number ≥ {self.minimum}")
+        return {1: "a positive whole number", 0: "a whole number ≥ 0"}.get(
+            self.minimum, f"a whole number ≥ {self.minimum}"
+        )
 
     def schema(self) -> dict[str, Any]:
         return {"type": "integer", "minimum": self.minimum}
@@ -130,9 +133,8 @@ class Pad(NamedTuple):
 
     def describe(self) -> str:
         words = " or ".join(self.words)
-        return (
-            "a whole number ≥ 0, a list with one per spatial axis, a list of [before, after] pairs"
-            + (f", or {words}" if words else "")
+        return "a whole number ≥ 0, a list with one per spatial axis, a list of [before, after] pairs" + (
+            f", or {words}" if words else ""
         )
 
     def schema(self) -> dict[str, Any]:
@@ -240,6 +242,6 @@ def padding_pairs(value: Padding, rank: int) -> tuple[tuple[int, int], ...]:
     return tuple(item if isinstance(item, tuple) else (item, item) for item in per_axis("padding", value, rank))
 
 
-def exact_scale(value: float | int) -> Fraction:
+def exact_scale(value: float) -> Fraction:
     """The scale as written: 1.4 is 7/5 exactly (PyTorch's double product is computed apart)."""
     return Fraction(value) if isinstance(value, int) else Fraction(repr(value))

@@ -43,16 +43,38 @@ def renderer(name: str) -> Callable[[Renderer], Renderer]:
 
 
 def flag_document(f: Flag) -> dict[str, Any]:
-    return {"layer": f.layer, "axis": f.axis, "exact": f.exact_text, "used": f.used, "severity": f.severity,
-            "unread": f.unread, "accepted": f.accepted, "formula": f.formula, "reason": f.reason,
-            "line": f.mark.line, "col": f.mark.col}
+    return {
+        "layer": f.layer,
+        "axis": f.axis,
+        "exact": f.exact_text,
+        "used": f.used,
+        "severity": f.severity,
+        "unread": f.unread,
+        "accepted": f.accepted,
+        "formula": f.formula,
+        "reason": f.reason,
+        "line": f.mark.line,
+        "col": f.mark.col,
+    }
 
 
 def row_document(r: Row) -> dict[str, Any]:
-    doc = {"index": r.index, "name": r.name, "kind": r.kind, "summary": r.summary,
-           "input": list(r.input.dims), "output": list(r.output.dims), "params": r.params,
-           "buffers": r.buffers, "macs": r.macs, "flops": r.flops, "flags": [flag_document(f) for f in r.flags],
-           "depth": r.depth, "line": r.mark.line, "col": r.mark.col}
+    doc = {
+        "index": r.number,
+        "name": r.name,
+        "kind": r.kind,
+        "summary": r.summary,
+        "input": list(r.input.dims),
+        "output": list(r.output.dims),
+        "params": r.params,
+        "buffers": r.buffers,
+        "macs": r.macs,
+        "flops": r.flops,
+        "flags": [flag_document(f) for f in r.flags],
+        "depth": r.depth,
+        "line": r.mark.line,
+        "col": r.mark.col,
+    }
     if r.inputs:
         doc["inputs"] = [list(s.dims) for s in r.inputs]
     return doc
@@ -63,19 +85,28 @@ def report_document(report: Report) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "name": report.name,
+        "description": report.description,
         "input": list(report.input.dims),
         "output": list(report.output.dims),
         "batch": report.batch,
         "dtype": report.dtype,
         "layers": [row_document(r) for r in report.rows],
-        "total": {"params": t.params, "buffers": t.buffers, "macs": t.macs, "flops": t.flops,
-                  "activation_bytes": t.activation_bytes, "param_bytes": t.param_bytes},
+        "total": {
+            "params": t.params,
+            "buffers": t.buffers,
+            "macs": t.macs,
+            "flops": t.flops,
+            "activation_bytes": t.activation_bytes,
+            "param_bytes": t.param_bytes,
+        },
         "flags": [flag_document(f) for f in report.flags],
         "expect": {
             "checked": report.has_expect,
             "ok": not report.failures,
-            "failures": [{"message": f.message, "line": f.mark.line if f.mark else None,
-                          "col": f.mark.col if f.mark else None} for f in report.failures],
+            "failures": [
+                {"message": f.message, "line": f.mark.line if f.mark else None, "col": f.mark.col if f.mark else None}
+                for f in report.failures
+            ],
         },
     }
 
@@ -118,8 +149,18 @@ def _worst(flags: tuple[Flag, ...]) -> str:
 
 
 def _cells(r: Row) -> list[Any]:
-    return [r.index, r.name, r.kind, h.shape(r.input, "x"), h.shape(r.output, "x"), r.params, r.buffers, r.macs,
-            r.flops, _worst(r.flags)]
+    return [
+        r.number,
+        r.name,
+        r.kind,
+        h.shape(r.input, "x"),
+        h.shape(r.output, "x"),
+        r.params,
+        r.buffers,
+        r.macs,
+        r.flops,
+        _worst(r.flags),
+    ]
 
 
 def _delimited(report: Report, delimiter: str) -> str:
@@ -199,12 +240,16 @@ def render_markdown(report: Report, term: Terminal) -> str:
     lines = []
     if report.name:
         lines += [f"### {report.name}", ""]
+    if report.description:
+        lines += [report.description.strip(), ""]
     lines += [f"Input {h.shape(report.input)} → output {h.shape(report.output)}", ""]
     lines.append("| # | name | kind | kernel/stride/pad | output | params | MACs | FLOPs | flags |")
     lines.append("|--:|---|---|---|---|--:|--:|--:|---|")
     for r in report.rows:
-        lines.append(f"| {r.index} | {r.name} | {r.kind} | {r.summary} | {h.shape(r.output)} | {h.grouped(r.params)} "
-                     f"| {h.grouped(r.macs)} | {h.grouped(r.flops)} | {marker([r])} |")
+        lines.append(
+            f"| {r.number} | {r.name} | {r.kind} | {r.summary} | {h.shape(r.output)} | {h.grouped(r.params)} "
+            f"| {h.grouped(r.macs)} | {h.grouped(r.flops)} | {marker([r])} |"
+        )
     lines += ["", *(f"- {k}: {v}" for k, v in totals_lines(report, exact=True))]
     notes = flag_notes(report) + [f"expect failed: {f.message}" for f in report.failures]
     if notes:
@@ -216,7 +261,8 @@ def tree(report: Report, depth: int | None) -> list[Row | Group]:
     """Rows in order with each group's header before its first row; nothing nested ``depth`` deep or more."""
     starts: dict[int, list[Group]] = {}
     for g in report.groups:
-        if g.end > g.start and (depth is None or g.depth < depth):
+        lone_join = g.end - g.start == 1 and report.rows[g.start].inputs and report.rows[g.start].name == g.path
+        if g.end > g.start and not lone_join and (depth is None or g.depth < depth):
             starts.setdefault(g.start, []).append(g)
     entries: list[Row | Group] = []
     for i, r in enumerate(report.rows):
@@ -235,11 +281,26 @@ def render_table(report: Report, term: Terminal) -> str:
 
     marker_of = _marker(report)
     title = f"{report.name}: " if report.name else ""
-    table = Table(title=f"{title}{h.shape(report.input)} → {h.shape(report.output)}", box=box.SIMPLE_HEAD,
-                  title_justify="left")
-    for header, justify in (("#", "right"), ("name", "left"), ("kind", "left"), ("kernel/stride/pad", "left"),
-                            ("output", "right"), ("params", "right"), ("MACs", "right"), ("FLOPs", "right"),
-                            ("flags", "left")):
+    description = (report.description or "").strip()
+    # Text, never markup: names and descriptions come from the spec and may hold [brackets]
+    table = Table(
+        title=Text(f"{title}{h.shape(report.input)} → {h.shape(report.output)}", style="bold"),
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+        caption=Text(description) if description else None,
+        caption_justify="left",
+    )
+    for header, justify in (
+        ("#", "right"),
+        ("name", "left"),
+        ("kind", "left"),
+        ("kernel/stride/pad", "left"),
+        ("output", "right"),
+        ("params", "right"),
+        ("MACs", "right"),
+        ("FLOPs", "right"),
+        ("flags", "left"),
+    ):
         table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for entry in tree(report, term.depth):
         if isinstance(entry, Row):
@@ -247,26 +308,32 @@ def render_table(report: Report, term: Terminal) -> str:
             marker = marker_of([r])
             name = "  " * r.depth + ("↳ join" if r.inputs else r.name.rpartition(".")[2])
             figures = (r.params, r.macs, r.flops)
-            cells = (str(r.index), name, r.kind, r.summary, h.shape(r.output))
+            cells = (str(r.number), name, r.kind, r.summary, h.shape(r.output))
         else:
-            g, inside = entry, report.rows[entry.start:entry.end]
+            g, inside = entry, report.rows[entry.start : entry.end]
             folded = term.depth is not None and g.depth == term.depth - 1
             marker = marker_of(inside)
             name = "  " * g.depth + ("▸ " if folded else "▾ ") + g.path.rpartition(".")[2]
             figures = (sum(r.params for r in inside), sum(r.macs for r in inside), sum(r.flops for r in inside))
-            cells = ("", name, g.kind, f"{len(inside)} rows", h.shape(g.output))
+            cells = ("", name, g.kind, f"{len(inside)} row{'' if len(inside) == 1 else 's'}", h.shape(g.output))
         style = "bold red" if "warning" in marker else ("yellow" if "info" in marker else "dim")
-        table.add_row(*cells, *(h.count(n) if n else "–" for n in figures), Text(marker, style=style))
-    console = Console(record=False, force_terminal=term.is_tty and term.color, no_color=not term.color,
-                      width=term.width if term.is_tty and term.width else 10_000, highlight=False,
-                      color_system="auto" if term.color else None, soft_wrap=False)
+        table.add_row(*map(Text, cells), *(Text(h.count(n) if n else "–") for n in figures), Text(marker, style=style))
+    console = Console(
+        record=False,
+        force_terminal=term.is_tty and term.color,
+        no_color=not term.color,
+        width=term.width if term.is_tty and term.width else 10_000,
+        highlight=False,
+        color_system="auto" if term.color else None,
+        soft_wrap=False,
+    )
     with console.capture() as capture:
         console.print(table)
         totals = Table.grid(padding=(0, 2))
         totals.add_column(style="bold")
         totals.add_column(justify="right")
         for k, v in totals_lines(report, exact=False):
-            totals.add_row(k, v)
+            totals.add_row(Text(k), Text(v))
         console.print(totals)
         notes = flag_notes(report)
         if notes:

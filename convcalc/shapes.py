@@ -10,10 +10,9 @@ window (conv, deconv, pool and their variants) goes through :func:`window_axis` 
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import math
 from fractions import Fraction
+from typing import NamedTuple
 
 AXIS_NAMES: dict[int, tuple[str, ...]] = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 # What one cell of an axis is called in a flag's explanation.

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from .errors import Mark, SpecError
 from .kinds import SPELLINGS, Kind, fixed_options
 from .loader import LList, LMap, load, mark_of
-from .options import REQUIRED, OptionError
+from .options import Option, OptionError
 
 FORMAT_VERSION = 1
 TOP_KEYS = ("convcalc", "name", "description", "input", "dtype", "batch", "blocks", "layers", "expect")
@@ -69,7 +69,7 @@ class Spec(NamedTuple):
     layers: tuple[Node, ...]
     expect: Expect | None
     mark: Mark | None
-    blocks: dict[str, Block] = {}
+    blocks: dict[str, Block] | None = None  # the named blocks (None: none defined)
 
 
 def _where(parent: Any, key: Any, *, value: bool = True) -> Mark | None:
@@ -107,7 +107,7 @@ def parse_count(value: Any, mark: Mark | None, what: str) -> Fraction:
     """``1007590``, ``"25.6M"``, ``"4.09G"``: a count with an optional K/M/G/T suffix."""
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return Fraction(value)
-    if isinstance(value, float) and value >= 0 and value == value and value != float("inf"):
+    if isinstance(value, float) and 0 <= value < float("inf"):
         return Fraction(repr(value))
     if isinstance(value, str):
         m = _COUNT.match(value)
@@ -133,14 +133,14 @@ def parse_expect(value: Any, mark: Mark | None, *, top: bool) -> Expect:
         count = parse_count(item, where, f"expect {key}")
         if op == "==" and count.denominator != 1:
             raise SpecError(f"expect {key} must be a whole number; {item!r} is {count}", where)
-        figures.append((figure, op, count, where))
+        figures.append((figure, op, count, where or mark or Mark(1, 1)))
     return Expect(output, output_mark, tuple(figures))
 
 
 def parse_options(kind: Kind, spelling: str, preset: dict[str, Any], raw: Any, mark: Mark | None) -> dict[str, Any]:
     """Check a layer's options against its kind: names, aliases, types; fill in defaults."""
     accepted = fixed_options(kind, preset)
-    by_name = {}
+    by_name: dict[str, Option] = {}
     for opt in accepted:
         for alias in (opt.name, *opt.aliases):
             by_name[alias] = opt
@@ -149,21 +149,23 @@ def parse_options(kind: Kind, spelling: str, preset: dict[str, Any], raw: Any, m
     for key, value in items:
         if key in LAYER_KEYS:
             continue
-        opt = by_name.get(key)
+        found = by_name.get(key)
         key_mark = _where(raw, key, value=False)
-        if opt is None:
+        if found is None:
             if any(key == o.name or key in o.aliases for o in kind.options):
-                raise SpecError(f"{spelling} fixes '{key}' to {preset.get(key, '')!r}; use {kind.name} to choose it", key_mark)
+                raise SpecError(
+                    f"{spelling} fixes '{key}' to {preset.get(key, '')!r}; use {kind.name} to choose it", key_mark
+                )
             names = [n for o in accepted for n in (o.name, *o.aliases)] + list(LAYER_KEYS)
             hint = suggest(key, names)
             listing = ", ".join(o.name for o in accepted) or "none"
             raise SpecError(f"{spelling} has no option '{key}'{hint or f' (its options: {listing})'}", key_mark)
-        if opt.name in given:
+        if found.name in given:
             raise SpecError(
-                f"'{given[opt.name][0]}' and '{key}' are the same option of {spelling}: give only one", key_mark
+                f"'{given[found.name][0]}' and '{key}' are the same option of {spelling}: give only one", key_mark
             )
         try:
-            given[opt.name] = (key, opt.type.parse(value))
+            given[found.name] = (key, found.type.parse(value))
         except OptionError as err:
             raise SpecError(f"{spelling} {key} {err}", _where(raw, key)) from None
     options = dict(preset)
@@ -275,8 +277,10 @@ def _common(raw: Any, what: str) -> tuple[str | None, Expect | None]:
 def _check_keys(raw: LMap, allowed: tuple[str, ...], what: str) -> None:
     for key in raw:
         if key not in allowed:
-            raise SpecError(f"{what} has no key '{key}'{suggest(key, allowed) or f' (its keys: {chr(44).join(allowed)})'}",
-                            _where(raw, key, value=False))
+            raise SpecError(
+                f"{what} has no key '{key}'{suggest(key, allowed) or f' (its keys: {chr(44).join(allowed)})'}",
+                _where(raw, key, value=False),
+            )
 
 
 class Parser:
@@ -313,8 +317,12 @@ class Parser:
             raise SpecError("a layer is a kind name (`- relu`) or a mapping `- conv: {out: 64, kernel: 3}`", mark)
         mark = mark or Mark(1, 1)
         value_mark = _where(item, word) if isinstance(item, LMap) else mark
-        if word in CONSTRUCTS:
-            return getattr(self, word)(raw, mark, value_mark)
+        if word == "residual":
+            return self.residual(raw, mark, value_mark)
+        if word in ("concat", "add"):
+            return self.join(word, raw, mark, value_mark)
+        if word == "repeat":
+            return self.repeat(raw, mark, value_mark)
         if isinstance(word, str) and word in self.blocks:
             return self.call(self.blocks[word], raw, mark, value_mark)
         if not isinstance(word, str) or word not in SPELLINGS:
@@ -330,14 +338,10 @@ class Parser:
         _check_keys(raw, ("body", "shortcut", "name", "expect"), "residual")
         name, expect = _common(raw, "residual")
         body = self.nodes(raw["body"], _where(raw, "body"), "residual body")
-        shortcut = self.nodes(raw["shortcut"], _where(raw, "shortcut"), "residual shortcut") if "shortcut" in raw else None
+        shortcut = (
+            self.nodes(raw["shortcut"], _where(raw, "shortcut"), "residual shortcut") if "shortcut" in raw else None
+        )
         return Residual(body, shortcut or None, name, expect, mark)
-
-    def concat(self, raw: Any, mark: Mark, value_mark: Mark | None) -> Branches | Skip:
-        return self.join("concat", raw, mark, value_mark)
-
-    def add(self, raw: Any, mark: Mark, value_mark: Mark | None) -> Branches | Skip:
-        return self.join("add", raw, mark, value_mark)
 
     def join(self, op: str, raw: Any, mark: Mark, value_mark: Mark | None) -> Branches | Skip:
         usage = f"{op} takes a list of branches (`{op}: [[...], [...]]`), `{{branches: [...]}}` or `{{with: NAME}}`"
@@ -374,16 +378,18 @@ class Parser:
             raise SpecError("repeat needs times and layers: `repeat: {times: 3, layers: [...]}`", value_mark)
         _check_keys(raw, ("times", "layers", "name", "expect"), "repeat")
         times = raw["times"]
-        if not isinstance(times, int) or isinstance(times, bool) or not 1 <= times <= MAX_REPEAT:
-            raise SpecError(f"repeat times must be a whole number from 1 to {MAX_REPEAT:,}, got {times!r}",
-                            _where(raw, "times"))
+        if not isinstance(times, int) or isinstance(times, bool) or not 0 <= times <= MAX_REPEAT:
+            raise SpecError(
+                f"repeat times must be a whole number from 0 to {MAX_REPEAT:,}, got {times!r}", _where(raw, "times")
+            )
         name, expect = _common(raw, "repeat")
         return Repeat(times, self.nodes(raw["layers"], _where(raw, "layers"), "repeat layers"), name, expect, mark)
 
     def call(self, block: Block, raw: Any, mark: Mark, value_mark: Mark | None) -> Call:
         if raw is not None and not isinstance(raw, LMap):
-            raise SpecError(f"the arguments of block {block.name} must be a mapping such as {{{', '.join(block.args)}}}",
-                            value_mark)
+            raise SpecError(
+                f"the arguments of block {block.name} must be a mapping such as {{{', '.join(block.args)}}}", value_mark
+            )
         args: dict[str, Any] = {}
         for key, value in (raw or {}).items():
             if key in ("name", "expect"):
@@ -402,8 +408,8 @@ class Parser:
 def parse_layer(spelling: str, raw: Any, mark: Mark, value_mark: Mark | None) -> Layer:
     kind, preset = SPELLINGS[spelling]
     if raw is not None and not isinstance(raw, LMap):
-        raise SpecError(f"the options of {spelling} must be a mapping such as {{{kind.example.partition('{')[2]}",
-                        value_mark)
+        example = f"{{{kind.example.partition('{')[2]}" if "{" in kind.example else "{name: ..., expect: ...}"
+        raise SpecError(f"the options of {spelling} must be a mapping such as {example}", value_mark)
     options = parse_options(kind, spelling, preset, raw, mark)
     name, expect = _common(raw, spelling)
     allow_inexact = False
@@ -428,12 +434,15 @@ def parse_blocks(value: Any, mark: Mark | None) -> dict[str, Block]:
         if name in SPELLINGS or name in CONSTRUCTS:
             raise SpecError(f"block name '{name}' is already a layer kind: choose another name", where)
         if not isinstance(body, LMap) or "layers" not in body:
-            raise SpecError(f"block {name} needs layers: `{name}: {{args: {{...}}, layers: [...]}}`", _where(value, name))
+            raise SpecError(
+                f"block {name} needs layers: `{name}: {{args: {{...}}, layers: [...]}}`", _where(value, name)
+            )
         _check_keys(body, ("args", "layers", "description"), f"block {name}")
         args = body.get("args") or {}
         if not isinstance(args, LMap) and args != {}:
-            raise SpecError(f"the args of block {name} must be a mapping of names to default values",
-                            _where(body, "args"))
+            raise SpecError(
+                f"the args of block {name} must be a mapping of names to default values", _where(body, "args")
+            )
         for arg in args:
             if not isinstance(arg, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", arg) or arg in RESERVED_ARGS:
                 raise SpecError(f"block {name} cannot have an argument named {arg!r}", _where(args, arg, value=False))
@@ -456,15 +465,19 @@ def parse_spec(data: Any) -> Spec:
             raise SpecError(f"unknown top-level key '{key}'{suggest(key, TOP_KEYS)}", _where(data, key, value=False))
     version = data.get("convcalc", FORMAT_VERSION)
     if version != FORMAT_VERSION or isinstance(version, bool):
-        raise SpecError(f"this convcalc reads format version {FORMAT_VERSION}, not {version!r}", _where(data, "convcalc"))
+        raise SpecError(
+            f"this convcalc reads format version {FORMAT_VERSION}, not {version!r}", _where(data, "convcalc")
+        )
     for key in ("name", "description"):
         if key in data and not isinstance(data[key], str):
             raise SpecError(f"{key} must be text, got {data[key]!r}", _where(data, key))
     shape = parse_shape(data["input"], _where(data, "input")) if "input" in data else None
     dtype = data.get("dtype", "float32")
-    if dtype not in DTYPE_BYTES:
-        raise SpecError(f"dtype must be one of {', '.join(DTYPE_BYTES)}, got {dtype!r}{suggest(dtype, DTYPE_BYTES)}",
-                        _where(data, "dtype"))
+    if not isinstance(dtype, str) or dtype not in DTYPE_BYTES:
+        raise SpecError(
+            f"dtype must be one of {', '.join(DTYPE_BYTES)}, got {dtype!r}{suggest(dtype, DTYPE_BYTES)}",
+            _where(data, "dtype"),
+        )
     batch = data.get("batch", 1)
     if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
         raise SpecError(f"batch must be a positive whole number, got {batch!r}", _where(data, "batch"))
@@ -474,8 +487,19 @@ def parse_spec(data: Any) -> Spec:
     raw_layers = substitute(data["layers"], {}, _where(data, "layers"))  # a `$` out of a block is an error
     layers = Parser(blocks).nodes(raw_layers, _where(data, "layers"))
     expect = parse_expect(data["expect"], _where(data, "expect"), top=True) if "expect" in data else None
-    return Spec(version, data.get("name"), data.get("description"), shape, _where(data, "input"), dtype, batch,
-                layers, expect, data.mark, blocks)
+    return Spec(
+        version,
+        data.get("name"),
+        data.get("description"),
+        shape,
+        _where(data, "input"),
+        dtype,
+        batch,
+        layers,
+        expect,
+        data.mark,
+        blocks,
+    )
 
 
 def load_spec(text: str | bytes) -> Spec:

@@ -341,8 +341,12 @@ def test_unknown_construct_key_and_bad_forms() -> None:
     """).message
     assert "repeat times must be a whole number" in error("""
         input: 8x8x4
-        layers: [{repeat: {times: 0, layers: [relu]}}]
+        layers: [{repeat: {times: -1, layers: [relu]}}]
     """).message
+    assert run("""
+        input: 8x8x4
+        layers: [{repeat: {times: 0, layers: [{conv: {out: 2, kernel: 3}}]}}]
+    """).output.dims == (8, 8, 4)
     assert "block name 'conv' is already a layer kind" in error("""
         input: 8x8x4
         blocks: {conv: {layers: [relu]}}
