@@ -465,6 +465,12 @@ class Pool(Kind):
     example = "pool: {kernel: 2}"
 
     def geometry(self, o: Opts, x: Shape) -> tuple[Any, ...]:
+        """Kernel, stride, dilation, (before, after) padding, and whether PyTorch pads inside the pool.
+
+        PyTorch pools pad symmetrically by at most kernel//2 (checked here for explicit padding);
+        `[before, after]` pairs and `same` are a zero/−inf pad layer before the pool instead, which
+        changes what the pool sees (AvgPool3d's size check, the ceil_mode rule).
+        """
         r = x.rank
         k = per_axis("kernel", o["kernel"], r)
         s = per_axis("stride", k if o["stride"] is None else o["stride"], r)
@@ -476,14 +482,16 @@ class Pool(Kind):
             for (b, a), ki in zip(pairs, k):
                 if max(b, a) > ki // 2:
                     raise LayerError(f"pooling padding {max(b, a)} exceeds half the kernel ({ki}//2 = {ki // 2})")
-        return k, s, d, pairs
+        inside = o["padding"] != "same" and _symmetric(pairs)  # `same` pads first, as TensorFlow does
+        return k, s, d, pairs, inside
 
     def apply(self, o: Opts, x: Shape) -> Outcome:
-        k, s, d, pairs = self.geometry(o, x)
-        if o["mode"] == "avg" and o["ceil_mode"] and x.rank == 3:
+        k, s, d, pairs, inside = self.geometry(o, x)
+        if o["mode"] == "avg" and x.rank == 3:
             for n, ki, (b, a) in zip(x.spatial, k, pairs):
-                if n + b + a < ki:  # AvgPool3d's own check, stricter than the other pools'
-                    raise LayerError(f"3-D average pooling needs the padded input ({n + b + a}) ≥ the kernel ({ki})")
+                seen = n if inside else n + b + a
+                if seen < ki:  # AvgPool3d's own check, stricter than the other pools' (ceil_mode or not)
+                    raise LayerError(f"3-D average pooling needs its input ({seen}) to be at least the kernel ({ki})")
         sizes, flags = [], []
         for i, name in enumerate(axis_names(x.rank)):
             size, flag = window_axis(
@@ -501,15 +509,25 @@ class Pool(Kind):
         return f"{o['mode']} {text}" + (" ceil" if o["ceil_mode"] else "")
 
     def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
-        k, s, d, pairs = self.geometry(o, x)
+        k, s, d, pairs, inside = self.geometry(o, x)
         r, mode = x.rank, o["mode"]
         args: dict[str, Any] = {"kernel_size": k, "stride": s, "ceil_mode": o["ceil_mode"]}
         if mode == "max":
             args["dilation"] = d
         cls = f"{'Max' if mode == 'max' else 'Avg'}Pool{r}d"
-        if _symmetric(pairs):
+        if inside:
             return [(cls, {**args, "padding": tuple(b for b, _ in pairs)})]
-        return [pad_module(pairs, float("-inf") if mode == "max" else 0.0), (cls, {**args, "padding": 0})]
+        modules = [pad_module(pairs, float("-inf") if mode == "max" else 0.0), (cls, {**args, "padding": 0})]
+        # After an outside pad, torch's ceil rule lets a last window start in the after padding;
+        # ours does not: crop that extra output cell off.
+        extra = []
+        for n, ki, si, di, (b, a) in zip(x.spatial, k, s, d, pairs):
+            ours, _ = window_axis(0, "", n, ki, si, b, a, di, o["ceil_mode"])
+            theirs, _ = window_axis(0, "", n + b + a, ki, si, 0, 0, di, o["ceil_mode"])
+            extra.append((0, ours - theirs))
+        if any(e for _, e in extra):
+            modules.append(pad_module(tuple(extra)))
+        return modules
 
 
 @register
