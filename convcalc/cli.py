@@ -132,7 +132,7 @@ def show(
         sys.exit(ExitCode.INVALID)
     term = terminal(color)._replace(depth=depth)
     click.echo(FORMATS[fmt](report, term), nl=False, color=term.color)
-    failed = strict and (report.flags or report.failures)
+    failed = strict and (report.failing_flags(strict=True) or report.failures)
     sys.exit(ExitCode.PROBLEMS if failed else ExitCode.OK)
 
 
