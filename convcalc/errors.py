@@ -25,10 +25,22 @@ class Mark(NamedTuple):
     col: int
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(32), 127, 0x85)} | {0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def one_line(text: str) -> str:
+    """Control characters (a newline or escape code in a key the user wrote) shown escaped."""
+    return text.translate(_CONTROL)
+
+
 class SpecError(Exception):
-    """An invalid spec: a message for a person and where in the file it applies."""
+    """An invalid spec: a message for a person and where in the file it applies.
+
+    The message is always one line: names quoted from the spec may hold newlines or escape codes.
+    """
 
     def __init__(self, message: str, mark: Mark | None = None) -> None:
+        message = one_line(message)
         super().__init__(message)
         self.message = message
         self.mark = mark

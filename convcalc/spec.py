@@ -89,7 +89,7 @@ def parse_shape(value: Any, mark: Mark | None, what: str = "input") -> tuple[int
     elif isinstance(value, int):
         items = [value]
     elif isinstance(value, str):
-        items = [int(p) if p.isdigit() else p for p in _SHAPE_SPLIT.split(value.strip())]
+        items = [int(p) if p.isdigit() else p for p in _SHAPE_SPLIT.split(value.strip().strip("[]()").strip())]
     elif isinstance(value, list):
         items = list(value)
     else:
@@ -266,7 +266,7 @@ def _common(raw: Any, what: str) -> tuple[str | None, Expect | None]:
             name = raw["name"]
             if not isinstance(name, str) or not NAME.fullmatch(name):
                 raise SpecError(
-                    f"{what} name must be a word of letters, digits, _ and - (not starting with a digit), got {name!r}",
+                    f"{what} name must be a word of ASCII letters, digits, _ and - (not starting with a digit), got {name!r}",
                     _where(raw, "name"),
                 )
         if "expect" in raw:
@@ -430,7 +430,7 @@ def parse_blocks(value: Any, mark: Mark | None) -> dict[str, Block]:
     for name, body in value.items():
         where = _where(value, name, value=False) or Mark(1, 1)
         if not isinstance(name, str) or not NAME.fullmatch(name):
-            raise SpecError(f"a block name must be a word of letters, digits, _ and -, got {name!r}", where)
+            raise SpecError(f"a block name must be a word of ASCII letters, digits, _ and -, got {name!r}", where)
         if name in SPELLINGS or name in CONSTRUCTS:
             raise SpecError(f"block name '{name}' is already a layer kind: choose another name", where)
         if not isinstance(body, LMap) or "layers" not in body:
