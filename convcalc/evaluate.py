@@ -118,6 +118,8 @@ class Report(NamedTuple):
     failures: tuple[Failure, ...]
     has_expect: bool
     groups: tuple[Group, ...] = ()
+    steps: tuple[Step, ...] = ()  # how each row is computed, for the solver and receptive fields
+    result: int = 0  # the row whose output is the network's output (0: the input itself)
 
     def failing_flags(self, strict: bool = False) -> tuple[Flag, ...]:
         """The flags that fail a check: unaccepted warnings; with ``strict``, every unaccepted flag."""
@@ -198,6 +200,17 @@ def _join_error(what: str, a: tuple[str, Shape], b: tuple[str, Shape], need: str
     return f"{what}: {a[0]} gives {a[1]} but {b[0]} gives {b[1]}; {need}"
 
 
+class Step(NamedTuple):
+    """How one row computes its output: from which earlier rows (0 is the network's input).
+
+    The solver and the receptive-field code replay these steps on one spatial axis.
+    """
+
+    layer: Layer | None  # None for a join row
+    inputs: tuple[int, ...]  # row numbers of the tensors it reads
+    fit: str | None = None  # a skip's fit: crop (the second input cropped) or pad (the first padded)
+
+
 class Walk:
     """One evaluation: the rows, groups and named outputs found so far."""
 
@@ -208,7 +221,9 @@ class Walk:
         self.rows: list[Row] = []
         self.groups: list[Group] = []
         self.failures: list[Failure] = []
-        self.outputs: dict[str, tuple[Shape, str]] = {}  # full path -> (output, the row or group that made it)
+        self.outputs: dict[str, tuple[Shape, str, int]] = {}  # full path -> (output, its name, its tensor)
+        self.steps: list[Step] = []  # one per row
+        self.cur = 0  # the tensor the walk is at: a row number, 0 for the network's input
         self.parser = Parser(spec.blocks or {})
         self.expansions: dict[tuple[str, str], tuple[Node, ...]] = {}
         self.outcomes: dict[tuple[int, Shape], Outcome] = {}
@@ -255,7 +270,7 @@ class Walk:
                 y,
             )
         )
-        self.outputs[path] = (y, path)
+        self.outputs[path] = (y, path, self.cur)
         if node.expect is not None:
             self.check(node.expect, y, self.rows[start:], f"{path}: ")
         return y
@@ -304,16 +319,18 @@ class Walk:
             layer.mark,
             scope.depth,
         )
-        self.add_row(row)
-        self.outputs[path] = (outcome.output, path)
+        self.add_row(row, Step(layer, (self.cur,)))
+        self.outputs[path] = (outcome.output, path, self.cur)
         if layer.expect is not None:
             self.check(layer.expect, row.output, [row], f"{path}: ")
         return outcome.output
 
-    def add_row(self, row: Row) -> None:
+    def add_row(self, row: Row, step: Step) -> None:
         if len(self.rows) >= MAX_ROWS:
             raise SpecError(f"the network expands to more than {MAX_ROWS:,} layers; reduce the repeats", row.mark)
         self.rows.append(row)
+        self.steps.append(step)
+        self.cur = row.number
 
     def join_row(
         self,
@@ -324,10 +341,13 @@ class Walk:
         y: Shape,
         mark: Mark,
         scope: Scope,
+        sources: tuple[int, ...],
+        fit: str | None = None,
         note: str = "",
     ) -> None:
         summary = (" ‖ " if kind == "concat" else " + ").join(str(s) for s in inputs) + note
-        self.add_row(Row(len(self.rows) + 1, path, kind, summary, x, y, 0, 0, 0, (), mark, scope.depth + 1, inputs))
+        row = Row(len(self.rows) + 1, path, kind, summary, x, y, 0, 0, 0, (), mark, scope.depth + 1, inputs)
+        self.add_row(row, Step(None, sources, fit))
 
     # --- constructs -----------------------------------------------------------------------
 
@@ -376,13 +396,16 @@ class Walk:
 
     def residual(self, node: Residual, path: str, x: Shape, scope: Scope) -> Shape:
         inner = scope.child(path.rpartition(".")[2])
+        source = self.cur
         body = self.part(node.body, x, inner, "body", "body")
-        body_end = self.rows[-1].name if node.body and self.rows else "the body"
+        body_end, body_id = (self.rows[-1].name if node.body and self.rows else "the body"), self.cur
+        self.cur = source
         if node.shortcut is not None:
             short = self.part(node.shortcut, x, inner, "shortcut", "shortcut")
             short_end = self.rows[-1].name
         else:
             short, short_end = x, "the identity shortcut"
+        short_id = self.cur
         if body != short:
             raise SpecError(
                 _join_error(
@@ -394,17 +417,20 @@ class Walk:
                 ),
                 node.mark,
             )
-        self.join_row("residual", path, x, (body, short), body, node.mark, scope)
+        self.join_row("residual", path, x, (body, short), body, node.mark, scope, (body_id, short_id))
         return body
 
     def branches(self, node: Branches, path: str, x: Shape, scope: Scope) -> Shape:
         inner = scope.child(path.rpartition(".")[2])
         ends: list[tuple[str, Shape]] = []
+        source, ids = self.cur, []
         for i, branch in enumerate(node.branches):
+            self.cur = source
             y = self.part(branch, x, inner, str(i), "branch")
             ends.append((self.rows[-1].name if branch else f"{path}.{i} (identity)", y))
+            ids.append(self.cur)
         out = self.joined(node.op, path, ends, node.mark)
-        self.join_row(node.op, path, x, tuple(y for _, y in ends), out, node.mark, scope)
+        self.join_row(node.op, path, x, tuple(y for _, y in ends), out, node.mark, scope, tuple(ids))
         return out
 
     def skip(self, node: Skip, path: str, x: Shape, scope: Scope) -> Shape:
@@ -417,13 +443,16 @@ class Walk:
                 f"scope{suggest(node.target, [p.rpartition('.')[2] for p in self.outputs] + list(self.outputs))}",
                 node.target_mark,
             )
-        other, other_path = found
+        other, other_path, other_id = found
         original = other
         previous = self.rows[-1].name if self.rows else "the input"
+        current_id = self.cur
         inner = scope.child(path.rpartition(".")[2])
         if node.through:
+            self.cur = other_id
             other = self.nodes(node.through, other, inner)
             other_path = f"{found[1]} through {self.rows[-1].name}"
+            other_id = self.cur
         current = x
         if node.fit is not None and other.rank == current.rank and other.rank > 0:
             if node.fit == "crop":
@@ -442,10 +471,10 @@ class Walk:
                 current = Shape(other.spatial, current.channels)
         out = self.joined(node.op, path, [(previous, current), (other_path, other)], node.mark)
         note = f" (with {found[1]}" + (f" {original}, fit: {node.fit}" if node.fit else "") + ")"
-        self.join_row(node.op, path, x, (current, other), out, node.mark, scope, note)
+        self.join_row(node.op, path, x, (current, other), out, node.mark, scope, (current_id, other_id), node.fit, note)
         return out
 
-    def lookup(self, target: str, scope: Scope | None) -> tuple[Shape, str] | None:
+    def lookup(self, target: str, scope: Scope | None) -> tuple[Shape, str, int] | None:
         """The innermost enclosing scope first, then outward; a full path always works."""
         while scope is not None:
             found = self.outputs.get(scope.path(target))
@@ -530,4 +559,6 @@ def evaluate(spec: Spec, input: Sequence[int] | str | None = None, batch: int | 
         tuple(failures),
         has_expect,
         groups,
+        tuple(walk.steps),
+        walk.cur,
     )

@@ -24,11 +24,27 @@ from .options import (
     Padding,
     PerAxis,
     Scale,
-    exact_scale,
     padding_pairs,
     per_axis,
 )
-from .shapes import AxisFlag, LayerError, Shape, axis_names, same_padding, transposed_axis, window_axis
+from .shapes import (
+    AxisFlag,
+    AxisOp,
+    Fixed,
+    LayerError,
+    Shape,
+    Shift,
+    Times,
+    Transposed,
+    Window,
+    axis_names,
+    run_axis_op,
+    same_padding,
+    transposed_axis,
+    window_axis,
+)
+from .shapes import Crop as CropOp
+from .shapes import Scale as ScaleOp
 
 Opts = dict[str, Any]
 TorchModule = tuple[str, dict[str, Any]]  # a torch.nn class name and its keyword arguments
@@ -84,6 +100,10 @@ class Kind:
 
     def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
         raise NotImplementedError
+
+    def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
+        """What the layer does to each spatial axis, in order (nothing: the size is kept)."""
+        return ((),) * rank
 
     def check_input(self, x: Shape) -> None:
         if self.input == "spatial" and x.is_flat:
@@ -221,6 +241,27 @@ def conv_core(
     return outcome, modules
 
 
+def window_ops(kernel: Any, stride: Any, padding: Padding, dilation: Any, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
+    """The per-axis windows of a convolution (``same`` and ``valid`` included)."""
+    k, s, d = per_axis("kernel", kernel, rank), per_axis("stride", stride, rank), per_axis("dilation", dilation, rank)
+    if isinstance(padding, str):
+        return tuple((Window(ki, si, 0, 0, di, same=padding == "same"),) for ki, si, di in zip(k, s, d))
+    pairs = padding_pairs(padding, rank)
+    return tuple((Window(ki, si, b, a, di),) for ki, si, di, (b, a) in zip(k, s, d, pairs))
+
+
+def spatial_outcome(ops: tuple[tuple[AxisOp, ...], ...], x: Shape) -> Outcome:
+    """Run each axis's ops on the input: the output (channels kept) and the flags."""
+    sizes, flags = [], []
+    for i, (name, n, axis) in enumerate(zip(axis_names(x.rank), x.spatial, ops)):
+        for op in axis:
+            n, flag = run_axis_op(op, i, name, n)
+            if flag:
+                flags.append(flag)
+        sizes.append(n)
+    return Outcome(Shape(tuple(sizes), x.channels), flags=tuple(flags))
+
+
 def with_post(o: Opts, core: tuple[Outcome, list[TorchModule]]) -> tuple[Outcome, list[TorchModule]]:
     """The ``bn``/``act`` sugar: a batch norm and an activation after a conv-like layer."""
     outcome, modules = core
@@ -260,6 +301,10 @@ class ConvLike(Kind):
 @register
 class Conv(ConvLike):
     name = "conv"
+
+    def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
+        return window_ops(o["kernel"], o["stride"], o["padding"], o["dilation"], rank)
+
     options = (OUT, KERNEL, STRIDE, PADDING, DILATION, GROUPS, BIAS, BN, ACT)
     doc = "A convolution (PyTorch ConvNd): floor((in + pb + pa − d(k−1) − 1)/s) + 1 per axis."
     example = "conv: {out: 64, kernel: 3, padding: 1, bn: true, act: relu}"
@@ -291,6 +336,16 @@ class Grouped(Conv):
 @register
 class Deconv(ConvLike):
     name = "deconv"
+
+    def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
+        k, s, d = (per_axis(n, o[n], rank) for n in ("kernel", "stride", "dilation"))
+        op = per_axis("output_padding", o["output_padding"], rank)
+        if isinstance(o["padding"], str):
+            same = o["padding"] == "same"
+            return tuple((Transposed(*a, 0, 0, b, c, same),) for a, b, c in zip(zip(k, s), d, op))
+        pairs = padding_pairs(o["padding"], rank)
+        return tuple((Transposed(ki, si, pb, pa, di, opi),) for ki, si, (pb, pa), di, opi in zip(k, s, pairs, d, op))
+
     aliases: ClassVar[dict[str, Opts]] = {"conv_transpose": {}, "transpose": {}}
     options = (
         OUT,
@@ -364,6 +419,10 @@ class Deconv(ConvLike):
 @register
 class Depthwise(ConvLike):
     name = "depthwise"
+
+    def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
+        return window_ops(o["kernel"], o["stride"], o["padding"], o["dilation"], rank)
+
     options = (KERNEL, STRIDE, PADDING, DILATION, MULTIPLIER, BIAS, BN, ACT)
     doc = "A depthwise convolution: groups = input channels, in·multiplier output channels."
     example = "depthwise: {kernel: 3, padding: 1}"
@@ -378,6 +437,10 @@ class Depthwise(ConvLike):
 @register
 class Pointwise(ConvLike):
     name = "pointwise"
+
+    def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
+        return window_ops(1, o["stride"], 0, 1, rank)
+
     options = (OUT, STRIDE, GROUPS, BIAS, BN, ACT)
     doc = "A 1×1 convolution."
     example = "pointwise: {out: 128}"
@@ -389,6 +452,10 @@ class Pointwise(ConvLike):
 @register
 class Separable(ConvLike):
     name = "separable"
+
+    def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
+        return window_ops(o["kernel"], o["stride"], o["padding"], o["dilation"], rank)  # the pointwise keeps sizes
+
     options = (
         OUT,
         KERNEL,
@@ -425,6 +492,10 @@ class Separable(ConvLike):
 @register
 class SpatialSeparable(ConvLike):
     name = "spatial_separable"
+
+    def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
+        return window_ops(o["kernel"], o["stride"], o["padding"], 1, rank)  # one axis per conv, the other 1×1
+
     options = (OUT, KERNEL, STRIDE, PADDING, BIAS, BN, ACT)
     doc = "A k×1 conv to `out`, then a 1×k conv `out` → `out` (2-D only); stride and padding split by axis."
     example = "spatial_separable: {out: 64, kernel: 7, padding: 3}"
@@ -485,22 +556,22 @@ class Pool(Kind):
         inside = o["padding"] != "same" and _symmetric(pairs)  # `same` pads first, as TensorFlow does
         return k, s, d, pairs, inside
 
+    def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
+        k = per_axis("kernel", o["kernel"], rank)
+        s = per_axis("stride", k if o["stride"] is None else o["stride"], rank)
+        d = per_axis("dilation", o["dilation"], rank)
+        same = o["padding"] == "same"
+        pairs = ((0, 0),) * rank if isinstance(o["padding"], str) else padding_pairs(o["padding"], rank)
+        inside = not same and _symmetric(pairs)
+        avg3d = o["mode"] == "avg" and rank == 3  # AvgPool3d refuses an input smaller than its kernel
+        return tuple(
+            (Window(ki, si, b, a, di, o["ceil_mode"], same, ki if avg3d else 0, not inside),)
+            for ki, si, di, (b, a) in zip(k, s, d, pairs)
+        )
+
     def apply(self, o: Opts, x: Shape) -> Outcome:
-        k, s, d, pairs, inside = self.geometry(o, x)
-        if o["mode"] == "avg" and x.rank == 3:
-            for n, ki, (b, a) in zip(x.spatial, k, pairs):
-                seen = n if inside else n + b + a
-                if seen < ki:  # AvgPool3d's own check, stricter than the other pools' (ceil_mode or not)
-                    raise LayerError(f"3-D average pooling needs its input ({seen}) to be at least the kernel ({ki})")
-        sizes, flags = [], []
-        for i, name in enumerate(axis_names(x.rank)):
-            size, flag = window_axis(
-                i, name, x.spatial[i], k[i], s[i], pairs[i][0], pairs[i][1], d[i], o["ceil_mode"], "window"
-            )
-            sizes.append(size)
-            if flag:
-                flags.append(flag)
-        return Outcome(Shape(tuple(sizes), x.channels), flags=tuple(flags))
+        self.geometry(o, x)  # the checks of the options against this input
+        return spatial_outcome(self.axis_ops(o, x.rank), x)
 
     def summary(self, o: Opts) -> str:
         text = _spatial_text(
@@ -533,6 +604,10 @@ class Pool(Kind):
 @register
 class GlobalPool(Kind):
     name = "global_pool"
+
+    def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
+        return ((Fixed(1),),) * rank
+
     input = "spatial"
     options = (Option("mode", Choice(("avg", "max")), "avg", "average or max"),)
     doc = "Pools each channel to a single value: 1×…×1×C."
@@ -551,6 +626,10 @@ class GlobalPool(Kind):
 @register
 class AdaptivePool(Kind):
     name = "adaptive_pool"
+
+    def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
+        return tuple((Fixed(n),) for n in per_axis("out_size", o["out_size"], rank))
+
     input = "spatial"
     options = (
         Option("mode", Choice(("avg", "max")), "avg", "average or max"),
@@ -588,6 +667,12 @@ UPSAMPLE_MODES = {
 @register
 class Upsample(Kind):
     name = "upsample"
+
+    def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
+        if o["size"] is not None:
+            return tuple((Fixed(n),) for n in per_axis("size", o["size"], rank))
+        return tuple((ScaleOp(v),) for v in per_axis("scale", o["scale"], rank))
+
     input = "spatial"
     options = (
         Option("scale", Scale(), None, "scale factor (whole or decimal), or per axis", ("scale_factor",)),
@@ -609,26 +694,7 @@ class Upsample(Kind):
             )
         if o["align_corners"] and need is None:
             raise LayerError(f"align_corners only applies to linear modes, not {o['mode']}")
-        if o["size"] is not None:
-            return Outcome(Shape(per_axis("size", o["size"], x.rank), x.channels))
-        sizes, flags = [], []
-        for i, (name, n, scale) in enumerate(zip(axis_names(x.rank), x.spatial, per_axis("scale", o["scale"], x.rank))):
-            exact = n * exact_scale(scale)
-            used = math.floor(float(n) * float(scale))
-            if used < 1:
-                raise LayerError(f"{name}: {n} × {scale} gives an output size of {used}: use a larger scale")
-            sizes.append(used)
-            if exact != used:
-                formula = f"{n} × {scale} = {exact.numerator if exact.denominator == 1 else f'{exact.numerator}/{exact.denominator}'}"
-                if exact.denominator == 1:
-                    reason = (
-                        f"PyTorch computes {n} × {scale} in double precision as {float(n) * float(scale)!r} "
-                        f"and uses {used}"
-                    )
-                else:
-                    reason = "in·scale is not whole; PyTorch floors it"
-                flags.append(AxisFlag(i, exact, used, "warning", 0, formula, reason))
-        return Outcome(Shape(tuple(sizes), x.channels), flags=tuple(flags))
+        return spatial_outcome(self.axis_ops(o, x.rank), x)
 
     def summary(self, o: Opts) -> str:
         if o["size"] is not None:
@@ -740,6 +806,10 @@ class Dropout(Kind):
 @register
 class PadLayer(Kind):
     name = "pad"
+
+    def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
+        return tuple((Shift(b, a),) for b, a in padding_pairs(o["padding"], rank))
+
     input = "spatial"
     options = (Option("padding", Pad(()), doc="zero padding: a number, per axis, or [before, after] pairs"),)
     doc = "Zero padding: in + pb + pa per axis."
@@ -759,6 +829,10 @@ class PadLayer(Kind):
 @register
 class Crop(Kind):
     name = "crop"
+
+    def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
+        return tuple((CropOp(n),) for n in per_axis("to", o["to"], rank))
+
     input = "spatial"
     options = (Option("to", PerAxis(), doc="the size to crop to, per axis"),)
     doc = "Centre crop to `to` per axis; an odd extra cell comes off the after side."
@@ -785,6 +859,10 @@ class Crop(Kind):
 @register
 class PixelShuffle(Kind):
     name = "pixel_shuffle"
+
+    def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
+        return ((Times(o["factor"]),),) * rank
+
     input = "spatial"
     options = (Option("factor", Int(), doc="the upscale factor r", aliases=("upscale_factor",)),)
     doc = "Sub-pixel upsampling (PyTorch PixelShuffle, 2-D): H·r × W·r × C/r²."

@@ -177,3 +177,115 @@ def same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[in
     out = -(-size // stride)
     total = max((out - 1) * stride + dilation * (kernel - 1) + 1 - size, 0)
     return total // 2, total - total // 2
+
+
+# --- one spatial axis at a time ---------------------------------------------------------------
+# Each kind describes what it does to every spatial axis as a short list of these operations
+# (``Kind.axis_ops``).  Evaluation, the input-size solver and receptive fields replay them; the
+# arithmetic itself stays in window_axis / transposed_axis above.
+
+
+class Window(NamedTuple):
+    """A conv or pool window; ``same`` resolves its padding from the input size (TensorFlow's rule)."""
+
+    kernel: int
+    stride: int
+    before: int
+    after: int
+    dilation: int = 1
+    ceil_mode: bool = False
+    same: bool = False
+    need: int = 0  # the smallest input the op accepts (AvgPool3d), 0: no such rule
+    need_padded: bool = False  # whether ``need`` is compared with the padded input
+
+    def padding(self, size: int) -> tuple[int, int]:
+        return same_padding(size, self.kernel, self.stride, self.dilation) if self.same else (self.before, self.after)
+
+
+class Transposed(NamedTuple):
+    """A transposed convolution; ``same`` gives size·stride."""
+
+    kernel: int
+    stride: int
+    before: int
+    after: int
+    dilation: int = 1
+    output_padding: int = 0
+    same: bool = False
+
+
+class Scale(NamedTuple):
+    """Upsampling by a scale as PyTorch computes it: floor(double(size) · double(scale))."""
+
+    scale: int | float
+
+
+class Fixed(NamedTuple):
+    """A size that does not depend on the input (adaptive pools, upsample to a size, global pools)."""
+
+    size: int
+
+
+class Shift(NamedTuple):
+    """Padding: size + before + after."""
+
+    before: int
+    after: int
+
+
+class Crop(NamedTuple):
+    """A centre crop to ``to`` (the input must be at least that)."""
+
+    to: int
+
+
+class Times(NamedTuple):
+    """Multiplies the size (pixel shuffle)."""
+
+    factor: int
+
+
+AxisOp = Window | Transposed | Scale | Fixed | Shift | Crop | Times
+
+
+def run_axis_op(op: AxisOp, axis: int, axis_name: str, size: int) -> tuple[int, AxisFlag | None]:
+    """One op on one concrete size: the size PyTorch uses and the flag, if any; LayerError if impossible."""
+    if isinstance(op, Window):
+        before, after = op.padding(size)
+        seen = size + before + after if op.need_padded else size
+        if seen < op.need:
+            raise LayerError(f"{axis_name}: the input ({seen}) is smaller than the window ({op.need})")
+        return window_axis(axis, axis_name, size, op.kernel, op.stride, before, after, op.dilation, op.ceil_mode)
+    if isinstance(op, Transposed):
+        if op.same:
+            return size * op.stride, None
+        out = transposed_axis(
+            axis_name, size, op.kernel, op.stride, op.before, op.after, op.dilation, op.output_padding
+        )
+        return out, None
+    if isinstance(op, Scale):
+        from .options import exact_scale
+
+        exact = size * exact_scale(op.scale)
+        used = math.floor(float(size) * float(op.scale))
+        if used < 1:
+            raise LayerError(f"{axis_name}: {size} × {op.scale} gives an output size of {used}: use a larger scale")
+        if exact == used:
+            return used, None
+        if exact.denominator == 1:
+            reason = (
+                f"PyTorch computes {size} × {op.scale} in double precision as "
+                f"{float(size) * float(op.scale)!r} and uses {used}"
+            )
+        else:
+            reason = "in·scale is not whole; PyTorch floors it"
+        return used, AxisFlag(axis, exact, used, "warning", 0, f"{size} × {op.scale} = {frac_text(exact)}", reason)
+    if isinstance(op, Fixed):
+        return op.size, None
+    if isinstance(op, Shift):
+        return size + op.before + op.after, None
+    if isinstance(op, Crop):
+        if op.to > size:
+            raise LayerError(f"{axis_name}: cannot crop {size} to {op.to}: crop to a size no larger than the input")
+        return op.to, None
+    return size * op.factor, None
