@@ -76,6 +76,7 @@ def main() -> None:
     convcalc SPEC                 the per-layer table (same as `convcalc show SPEC`)
     convcalc show SPEC -f json    one JSON document for scripts
     convcalc check SPECS...       lint specs in CI: path:line:col findings, exit 0/1/2
+    convcalc solve SPEC           which input sizes the network accepts
     convcalc kinds                every layer kind and its options
 
     Exit codes: 0 all good; 1 check found a problem (an unaccepted warning flag or a failed
@@ -176,6 +177,50 @@ def kinds(fmt: str) -> None:
     from .docs import kinds_markdown, kinds_text
 
     click.echo(kinds_markdown() if fmt == "markdown" else kinds_text(), nl=False)
+
+
+@main.command()
+@click.argument("spec", metavar="SPEC")
+@click.option("--output", "output", metavar="SIZE",
+              help="Solve backwards: the input sizes that give this output size (7x7; a length at a flatten).")
+@click.option("--at", "at", metavar="LAYER", help="With --output: the layer (path name) that must give it.")
+@click.option("--input", "input_", metavar="SHAPE", callback=_input_option,
+              help="Solve around this input instead of the spec's (its rank and channels count).")
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def solve(spec: str, output: str | None, at: str | None, input_: str | None, fmt: str) -> None:
+    """Which input sizes SPEC accepts, per spatial axis; or, with --output, which give that output.
+
+    \b
+    clean: no warning flag anywhere (no input data cut off) and every join matches
+    exact: no flag at all (every size formula divides evenly)
+    With --output: the inputs that give it exactly, and those that get there by flooring.
+    """
+    from . import solve as solver
+    from .spec import load_spec, parse_shape
+
+    path = spec
+    try:
+        path, text = read_source(spec)
+        loaded = load_spec(text)
+        if output is None:
+            if at is not None:
+                raise click.UsageError("--at needs --output")
+            answer = solver.solve(loaded, input_)
+        else:
+            try:
+                size = parse_shape(output, None, "--output")
+            except SpecError as err:
+                raise click.BadParameter(err.message, param_hint="--output") from None
+            answer = solver.inverse(loaded, size, at)
+    except SpecError as err:
+        click.echo(err.render(path), err=True)
+        sys.exit(ExitCode.INVALID)
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(solver.answer_document(answer), indent=2, ensure_ascii=False))
+    else:
+        click.echo(solver.answer_text(answer), nl=False)
 
 
 def run(argv: list[str] | None = None) -> Any:
