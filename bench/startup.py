@@ -31,7 +31,7 @@ def median_ms(argv: list[str], runs: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("spec", nargs="?", default=str(ROOT / "specs" / "vgg16.yaml"))
+    parser.add_argument("spec", nargs="?", default=str(ROOT / "specs" / "resnet50.yaml"))
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
     exe = shutil.which("convcalc")
@@ -43,6 +43,8 @@ def main() -> None:
         "show --format csv": [*cli, "show", args.spec, "--format", "csv"],
         "check": [*cli, "check", args.spec],
         "show (table)": [*cli, "show", args.spec, "--color", "always"],
+        "show --rf --format json": [*cli, "show", args.spec, "--rf", "--format", "json"],
+        "solve": [*cli, "solve", args.spec],
     }
     print(f"spec: {args.spec}; median of {args.runs} runs")
     for label, argv in cases.items():

@@ -2,7 +2,101 @@
 
 A spec (a small YAML file) describes a layer stack; convcalc walks it with exact
 output-size, parameter and FLOP formulas.  This module is the public Python API; it
-imports nothing heavy, so ``import convcalc`` stays as cheap as the CLI's start-up.
+imports nothing heavy, so ``import convcalc`` stays as cheap as the CLI's start-up
+(the parser and evaluator load on first use).
+
+>>> import convcalc
+>>> spec = convcalc.load("specs/convnet.yaml")             # or load_path / load_text / load_dict
+>>> report = convcalc.evaluate(spec)                       # input=, batch= override the spec's
+>>> report.output.dims, report.totals.params, report.totals.macs
+((10,), 1007590, 1329000)
+>>> [(row.name, row.output.dims) for row in report.rows][:2]
+[('conv1', (24, 24, 10)), ('pool1', (12, 12, 10))]
+>>> convcalc.evaluate(spec, input="32x32x1", batch=8).totals.macs
+15201600
+>>> convcalc.report_dict(report)["total"]["flops"]          # the `show -f json` document
+2658000
+>>> result = convcalc.check("specs/convnet.yaml")           # what `convcalc check` finds
+>>> result.status, result.findings
+(<ExitCode.OK: 0>, ())
+
+Invalid specs raise :class:`SpecError` (``err.message``; ``err.mark.line``/``.col``, or
+``err.mark is None`` when there is no position).  ``Report`` holds exact integers: ``rows``
+(one :class:`Row` per leaf layer), ``totals``, ``flags`` (non-integer sizes) and
+``failures`` (expects that did not hold).
 """
 
+from __future__ import annotations
+
+import sys
+
+from .api import check, check_path, check_text, evaluate, load, load_dict, load_path, load_text, report_dict
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "ExitCode",
+    "FileResult",
+    "Finding",
+    "Flag",
+    "Mark",
+    "Report",
+    "Row",
+    "Spec",
+    "SpecError",
+    "__version__",
+    "check",
+    "check_path",
+    "check_text",
+    "evaluate",
+    "load",
+    "load_dict",
+    "load_path",
+    "load_text",
+    "report_dict",
+]
+
+TYPE_CHECKING = False  # (not typing's, which would cost start-up time; mypy knows the name)
+if TYPE_CHECKING:
+    from .errors import ExitCode, Mark, SpecError
+    from .evaluate import Flag, Report, Row
+    from .findings import FileResult, Finding
+    from .spec import Spec
+else:
+    # The classes live in modules that import PyYAML and the kind table: load them on first use.
+    _HOMES = {
+        "ExitCode": "errors",
+        "Mark": "errors",
+        "SpecError": "errors",
+        "Flag": "evaluate",
+        "Report": "evaluate",
+        "Row": "evaluate",
+        "FileResult": "findings",
+        "Finding": "findings",
+        "Spec": "spec",
+    }
+
+    def __getattr__(name):
+        home = _HOMES.get(name)
+        if home is None:
+            raise AttributeError(f"module 'convcalc' has no attribute {name!r}")
+        from importlib import import_module
+
+        value = getattr(import_module(f"convcalc.{home}"), name)
+        globals()[name] = value
+        return value
+
+    def __dir__():
+        return sorted({*globals(), *_HOMES})
+
+    class _Package(type(sys)):
+        """Keeps ``convcalc.evaluate`` the function when the ``convcalc.evaluate`` module is first
+        imported (the import system would bind the module over it).  Import from the module with
+        ``from convcalc.evaluate import ...``, as the package itself does."""
+
+        def __setattr__(self, name, value):
+            if name == "evaluate" and isinstance(value, type(sys)):
+                return
+            super().__setattr__(name, value)
+
+    sys.modules[__name__].__class__ = _Package

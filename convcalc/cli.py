@@ -15,24 +15,14 @@ import click
 
 from . import __version__
 from .errors import ExitCode, SpecError
+from .files import read_source
 from .findings import CHECK_FORMATS, FileResult, check_text, exit_code
 from .render import FORMATS, Terminal
 
-STDIN = "-"
+SPEC_PATH = click.Path(allow_dash=True)  # a file name, so that the shell completes it; read by read_source
 NO_ARGS: type[click.UsageError] = getattr(
     click.exceptions, "NoArgsIsHelpError", type("NeverRaised", (click.UsageError,), {})
 )
-
-
-def read_source(path: str) -> tuple[str, bytes]:
-    """The spec's display name and bytes; ``-`` is standard input."""
-    if path == STDIN:
-        return "<stdin>", sys.stdin.buffer.read()
-    try:
-        with open(path, "rb") as f:
-            return path, f.read()
-    except OSError as err:
-        raise SpecError(f"cannot read the file: {err.strerror or err}") from None
 
 
 class DefaultGroup(click.Group):
@@ -85,7 +75,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("spec", metavar="SPEC")
+@click.argument("spec", metavar="SPEC", type=SPEC_PATH)
 @click.option(
     "--input",
     "input_",
@@ -117,28 +107,40 @@ def main() -> None:
     show_default=True,
     help="Colour in the table; auto means only on a terminal and when NO_COLOR is not set.",
 )
+@click.option(
+    "--rf",
+    is_flag=True,
+    help="Add each layer's receptive field per axis: size (min–max over positions), jump and start "
+    "(a table column; rf in JSON; rf_min/rf_max/jump/start columns in CSV/TSV).",
+)
 def show(
-    spec: str, input_: str | None, batch: int | None, fmt: str, strict: bool, depth: int | None, color: str
+    spec: str,
+    input_: str | None,
+    batch: int | None,
+    fmt: str,
+    strict: bool,
+    depth: int | None,
+    color: str,
+    rf: bool = False,
 ) -> None:
     """Print the per-layer table of SPEC (a YAML file, or - for standard input)."""
-    from .evaluate import evaluate
-    from .spec import load_spec
+    from .api import evaluate, load_text
 
     path = spec
     try:
         path, text = read_source(spec)
-        report = evaluate(load_spec(text), input=input_, batch=batch)
+        report = evaluate(load_text(text), input=input_, batch=batch)
     except SpecError as err:
         click.echo(err.render(path), err=True)
         sys.exit(ExitCode.INVALID)
-    term = terminal(color)._replace(depth=depth)
+    term = terminal(color)._replace(depth=depth, rf=rf)
     click.echo(FORMATS[fmt](report, term), nl=False, color=term.color)
     failed = strict and (report.failing_flags(strict=True) or report.failures)
     sys.exit(ExitCode.PROBLEMS if failed else ExitCode.OK)
 
 
 @main.command()
-@click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC...", type=SPEC_PATH)
 @click.option(
     "-f",
     "--format",
@@ -180,12 +182,51 @@ def kinds(fmt: str) -> None:
 
 
 @main.command()
-@click.argument("spec", metavar="SPEC")
-@click.option("--output", "output", metavar="SIZE",
-              help="Solve backwards: the input sizes that give this output size (7x7; a length at a flatten).")
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC...", type=SPEC_PATH)
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 when an annotation is missing or stale.")
+@click.option("--stdout", "to_stdout", is_flag=True, help="Print the annotated spec instead of writing it (= -o -).")
+@click.option("-o", "--output", metavar="FILE", help="Write the annotated spec to FILE (- for standard output).")
+def annotate(specs: tuple[str, ...], check: bool, to_stdout: bool, output: str | None) -> None:
+    """Write each layer's output shape at the end of its line: `# → 24×24×10` (` ⚠` if input is cut off).
+
+    Only those comments change; a second run changes nothing.  The file is rewritten atomically
+    and never when the spec is invalid (exit 2).  - reads standard input and prints the result.
+    """
+    from .annotate import run as run_annotate
+
+    sys.exit(run_annotate(specs, check=check, output=output, stdout=to_stdout))
+
+
+@main.command()
+@click.argument("spec", metavar="SPEC", type=SPEC_PATH)
+@click.option("--to", "target", type=click.Choice(["torch"]), required=True, help="The framework: torch (PyTorch).")
+@click.option("-o", "--output", metavar="FILE", help="Write the code to FILE, atomically (default: standard output).")
+def export(spec: str, target: str, output: str | None) -> None:
+    """Write SPEC as a self-contained PyTorch module (a Python file that imports only torch).
+
+    Every layer's output shape is a comment; an invalid spec is one error line and exit 2.
+    """
+    from .export import run as run_export
+
+    sys.exit(run_export(spec, target, output))
+
+
+@main.command()
+@click.argument("spec", metavar="SPEC", type=SPEC_PATH)
+@click.option(
+    "--output",
+    "output",
+    metavar="SIZE",
+    help="Solve backwards: the input sizes that give this output size (7x7; a length at a flatten).",
+)
 @click.option("--at", "at", metavar="LAYER", help="With --output: the layer (path name) that must give it.")
-@click.option("--input", "input_", metavar="SHAPE", callback=_input_option,
-              help="Solve around this input instead of the spec's (its rank and channels count).")
+@click.option(
+    "--input",
+    "input_",
+    metavar="SHAPE",
+    callback=_input_option,
+    help="Solve around this input instead of the spec's (its rank and channels count).",
+)
 @click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def solve(spec: str, output: str | None, at: str | None, input_: str | None, fmt: str) -> None:
     """Which input sizes SPEC accepts, per spatial axis; or, with --output, which give that output.
@@ -221,6 +262,14 @@ def solve(spec: str, output: str | None, at: str | None, input_: str | None, fmt
         click.echo(json.dumps(solver.answer_document(answer), indent=2, ensure_ascii=False))
     else:
         click.echo(solver.answer_text(answer), nl=False)
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of the spec format, for editors and validators."""
+    from .schema import schema_json
+
+    click.echo(schema_json(), nl=False)
 
 
 def run(argv: list[str] | None = None) -> Any:

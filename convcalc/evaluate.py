@@ -396,13 +396,14 @@ class Walk:
 
     def residual(self, node: Residual, path: str, x: Shape, scope: Scope) -> Shape:
         inner = scope.child(path.rpartition(".")[2])
-        source = self.cur
+        source, before = self.cur, len(self.rows)
         body = self.part(node.body, x, inner, "body", "body")
-        body_end, body_id = (self.rows[-1].name if node.body and self.rows else "the body"), self.cur
+        body_end, body_id = (self.rows[-1].name if len(self.rows) > before else "the empty body"), self.cur
         self.cur = source
         if node.shortcut is not None:
+            before = len(self.rows)
             short = self.part(node.shortcut, x, inner, "shortcut", "shortcut")
-            short_end = self.rows[-1].name
+            short_end = self.rows[-1].name if len(self.rows) > before else "the empty shortcut"
         else:
             short, short_end = x, "the identity shortcut"
         short_id = self.cur
@@ -425,9 +426,9 @@ class Walk:
         ends: list[tuple[str, Shape]] = []
         source, ids = self.cur, []
         for i, branch in enumerate(node.branches):
-            self.cur = source
+            self.cur, before = source, len(self.rows)
             y = self.part(branch, x, inner, str(i), "branch")
-            ends.append((self.rows[-1].name if branch else f"{path}.{i} (identity)", y))
+            ends.append((self.rows[-1].name if len(self.rows) > before else f"{path}.{i} (identity)", y))
             ids.append(self.cur)
         out = self.joined(node.op, path, ends, node.mark)
         self.join_row(node.op, path, x, tuple(y for _, y in ends), out, node.mark, scope, tuple(ids))
@@ -449,9 +450,10 @@ class Walk:
         current_id = self.cur
         inner = scope.child(path.rpartition(".")[2])
         if node.through:
-            self.cur = other_id
+            self.cur, before = other_id, len(self.rows)
             other = self.nodes(node.through, other, inner)
-            other_path = f"{found[1]} through {self.rows[-1].name}"
+            if len(self.rows) > before:
+                other_path = f"{found[1]} through {self.rows[-1].name}"
             other_id = self.cur
         current = x
         if node.fit is not None and other.rank == current.rank and other.rank > 0:

@@ -13,6 +13,10 @@ from typing import Any, NamedTuple
 from . import humanize as h
 from .evaluate import Flag, Group, Report, Row
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .receptive import Fields, RowField
+
 SCHEMA_VERSION = 1
 
 
@@ -23,6 +27,7 @@ class Terminal(NamedTuple):
     color: bool = False
     width: int | None = None
     depth: int | None = None  # fold groups nested this deep into one row (the table only)
+    rf: bool = False  # add each row's receptive field (show --rf)
 
 
 Renderer = Callable[[Report, Terminal], str]
@@ -58,7 +63,7 @@ def flag_document(f: Flag) -> dict[str, Any]:
     }
 
 
-def row_document(r: Row) -> dict[str, Any]:
+def row_document(r: Row, rf: RowField | None = None) -> dict[str, Any]:
     doc = {
         "index": r.number,
         "name": r.name,
@@ -77,12 +82,26 @@ def row_document(r: Row) -> dict[str, Any]:
     }
     if r.inputs:
         doc["inputs"] = [list(s.dims) for s in r.inputs]
+    if rf is not None:
+        from .receptive import axis_document
+
+        doc["rf"] = [axis_document(a) for a in rf.axes]
     return doc
 
 
-def report_document(report: Report) -> dict[str, Any]:
+def _fields(report: Report, rf: bool) -> Fields | None:
+    if not rf:
+        return None
+    from .receptive import receptive_fields
+
+    return receptive_fields(report)
+
+
+def report_document(report: Report, rf: bool = False) -> dict[str, Any]:
+    """The JSON document; with ``rf``, each layer gains ``rf`` and the document ``rf_notes``."""
     t = report.totals
-    return {
+    fields = _fields(report, rf)
+    doc: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "name": report.name,
         "description": report.description,
@@ -90,7 +109,7 @@ def report_document(report: Report) -> dict[str, Any]:
         "output": list(report.output.dims),
         "batch": report.batch,
         "dtype": report.dtype,
-        "layers": [row_document(r) for r in report.rows],
+        "layers": [row_document(r, fields.rows[i] if fields else None) for i, r in enumerate(report.rows)],
         "total": {
             "params": t.params,
             "buffers": t.buffers,
@@ -109,6 +128,9 @@ def report_document(report: Report) -> dict[str, Any]:
             ],
         },
     }
+    if fields is not None:
+        doc["rf_notes"] = list(fields.notes)
+    return doc
 
 
 def json_lines(document: dict[str, Any]) -> str:
@@ -131,12 +153,13 @@ def json_lines(document: dict[str, Any]) -> str:
 
 @renderer("json")
 def render_json(report: Report, term: Terminal) -> str:
-    return json_lines(report_document(report))
+    return json_lines(report_document(report, term.rf))
 
 
 # --- delimited rows for cut/awk/sort: a header, one row per layer, no decoration ------------
 
 COLUMNS = ("index", "name", "kind", "input", "output", "params", "buffers", "macs", "flops", "flag")
+RF_COLUMNS = ("rf_min", "rf_max", "jump", "start")  # with --rf: one value per axis, joined by x like shapes
 
 
 def _worst(flags: tuple[Flag, ...]) -> str:
@@ -163,25 +186,32 @@ def _cells(r: Row) -> list[Any]:
     ]
 
 
-def _delimited(report: Report, delimiter: str) -> str:
+def _delimited(report: Report, delimiter: str, rf: bool = False) -> str:
     import csv
     import io
 
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    writer.writerows(_cells(r) for r in report.rows)
+    fields = _fields(report, rf)
+    if fields is None:
+        writer.writerow(COLUMNS)
+        writer.writerows(_cells(r) for r in report.rows)
+    else:
+        from .receptive import csv_cells
+
+        writer.writerow(COLUMNS + RF_COLUMNS)
+        writer.writerows(_cells(r) + csv_cells(f) for r, f in zip(report.rows, fields.rows))
     return out.getvalue()
 
 
 @renderer("csv")
 def render_csv(report: Report, term: Terminal) -> str:
-    return _delimited(report, ",")
+    return _delimited(report, ",", term.rf)
 
 
 @renderer("tsv")
 def render_tsv(report: Report, term: Terminal) -> str:
-    return _delimited(report, "\t")
+    return _delimited(report, "\t", term.rf)
 
 
 # --- for people: markdown (exact, grouped numbers) and the terminal table -------------------
@@ -243,18 +273,41 @@ def render_markdown(report: Report, term: Terminal) -> str:
     if report.description:
         lines += [report.description.strip(), ""]
     lines += [f"Input {h.shape(report.input)} → output {h.shape(report.output)}", ""]
-    lines.append("| # | name | kind | kernel/stride/pad | output | params | MACs | FLOPs | flags |")
-    lines.append("|--:|---|---|---|---|--:|--:|--:|---|")
+    fields = _fields(report, term.rf)
+    rf_head, rf_rule = (f" {rf_header(report)} |", "---|") if fields else ("", "")
+    lines.append(f"| # | name | kind | kernel/stride/pad | output | params | MACs | FLOPs | flags |{rf_head}")
+    lines.append(f"|--:|---|---|---|---|--:|--:|--:|---|{rf_rule}")
     for r in report.rows:
+        rf_cell = f" {rf_text(fields.rows[r.number - 1])} |" if fields else ""
         lines.append(
             f"| {r.number} | {r.name} | {r.kind} | {r.summary} | {h.shape(r.output)} | {h.grouped(r.params)} "
-            f"| {h.grouped(r.macs)} | {h.grouped(r.flops)} | {marker([r])} |"
+            f"| {h.grouped(r.macs)} | {h.grouped(r.flops)} | {marker([r])} |{rf_cell}"
         )
     lines += ["", *(f"- {k}: {v}" for k, v in totals_lines(report, exact=True))]
     notes = flag_notes(report) + [f"expect failed: {f.message}" for f in report.failures]
+    if fields:
+        notes += [f"receptive field: {n}" for n in (RF_LEGEND, *fields.notes)]
     if notes:
         lines += ["", *(f"- {n}" for n in notes)]
     return "\n".join(lines) + "\n"
+
+
+RF_LEGEND = (
+    "size on the input grid (min–max over output positions) /jump (effective stride); "
+    "∅: some outputs depend on no input; all: a flat row, the hull of everything"
+)
+
+
+def rf_header(report: Report) -> str:
+    from .shapes import axis_names
+
+    return f"RF ({'×'.join(axis_names(report.input.rank))})"
+
+
+def rf_text(field: RowField) -> str:
+    from .receptive import cell
+
+    return cell(field)
 
 
 def tree(report: Report, depth: int | None) -> list[Row | Group]:
@@ -280,6 +333,7 @@ def render_table(report: Report, term: Terminal) -> str:
     from rich.text import Text
 
     marker_of = _marker(report)
+    fields = _fields(report, term.rf)
     title = f"{report.name}: " if report.name else ""
     description = (report.description or "").strip()
     # Text, never markup: names and descriptions come from the spec and may hold [brackets]
@@ -302,6 +356,8 @@ def render_table(report: Report, term: Terminal) -> str:
         ("flags", "left"),
     ):
         table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    if fields:
+        table.add_column(rf_header(report), justify="right", no_wrap=True)
     for entry in tree(report, term.depth):
         if isinstance(entry, Row):
             r = entry
@@ -309,6 +365,7 @@ def render_table(report: Report, term: Terminal) -> str:
             name = "  " * r.depth + ("↳ join" if r.inputs else r.name.rpartition(".")[2])
             figures = (r.params, r.macs, r.flops)
             cells = (str(r.number), name, r.kind, r.summary, h.shape(r.output))
+            rf_cell = rf_text(fields.rows[r.number - 1]) if fields else ""
         else:
             g, inside = entry, report.rows[entry.start : entry.end]
             folded = term.depth is not None and g.depth == term.depth - 1
@@ -316,8 +373,12 @@ def render_table(report: Report, term: Terminal) -> str:
             name = "  " * g.depth + ("▸ " if folded else "▾ ") + g.path.rpartition(".")[2]
             figures = (sum(r.params for r in inside), sum(r.macs for r in inside), sum(r.flops for r in inside))
             cells = ("", name, g.kind, f"{len(inside)} row{'' if len(inside) == 1 else 's'}", h.shape(g.output))
+            rf_cell = rf_text(fields.rows[g.end - 1]) if fields and folded else ""  # a folded group: its output's
         style = "bold red" if "warning" in marker else ("yellow" if "info" in marker else "dim")
-        table.add_row(*map(Text, cells), *(Text(h.count(n) if n else "–") for n in figures), Text(marker, style=style))
+        extra = (Text(rf_cell),) if fields else ()
+        table.add_row(
+            *map(Text, cells), *(Text(h.count(n) if n else "–") for n in figures), Text(marker, style=style), *extra
+        )
     console = Console(
         record=False,
         force_terminal=term.is_tty and term.color,
@@ -340,6 +401,10 @@ def render_table(report: Report, term: Terminal) -> str:
             console.print()
             for note in notes:
                 console.print(Text(note, style="red" if "] warning:" in note else "yellow"))
+        if fields:
+            console.print()
+            for note in (RF_LEGEND, *fields.notes):
+                console.print(Text(f"receptive field: {note}"))
         for f in report.failures:
             where = f"line {f.mark.line}: " if f.mark else ""
             console.print(Text(f"expect failed: {where}{f.message}", style="bold red"))

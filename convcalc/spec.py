@@ -89,7 +89,10 @@ def parse_shape(value: Any, mark: Mark | None, what: str = "input") -> tuple[int
     elif isinstance(value, int):
         items = [value]
     elif isinstance(value, str):
-        items = [int(p) if p.isdigit() else p for p in _SHAPE_SPLIT.split(value.strip().strip("[]()").strip())]
+        items = [
+            int(p) if p.isascii() and p.isdigit() else p
+            for p in _SHAPE_SPLIT.split(value.strip().strip("[]()").strip())
+        ]
     elif isinstance(value, list):
         items = list(value)
     else:

@@ -396,3 +396,15 @@ def test_expression_never_crashes(text: str) -> None:
 def test_expression_refuses_anything_else(text: str) -> None:
     with pytest.raises(ExpressionError):
         evaluate_expression(text, {"a": 3})
+
+
+def test_branches_that_give_no_rows() -> None:
+    # a branch or body whose only layer repeats zero times is the identity (it once raised IndexError)
+    report = run("""
+        input: 8x8x2
+        layers:
+          - concat: [[{repeat: {times: 0, layers: [relu]}}], [relu]]
+          - residual: {body: [{repeat: {times: 0, layers: [relu]}}]}
+    """)
+    assert [r.name for r in report.rows] == ["concat1.1.relu1", "concat1", "residual1"]
+    assert report.output.dims == (8, 8, 4)

@@ -1,0 +1,208 @@
+"""The public Python API, re-exported by the package: ``convcalc.load``, ``convcalc.evaluate``, …
+
+Every function here imports the parser and the evaluator when first called, not when the
+package is imported, so ``import convcalc`` (and with it the command line's start-up) stays
+cheap.  Everything wrong with a spec is a :class:`~convcalc.errors.SpecError` with a
+``message`` and a ``mark`` (1-based line and column, or ``None``).
+"""
+
+from __future__ import annotations
+
+import os
+
+TYPE_CHECKING = False  # (not typing's: importing typing would cost start-up time; mypy knows the name)
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any, TypeAlias
+
+    from .errors import Mark
+    from .evaluate import Report
+    from .findings import FileResult
+    from .spec import Spec
+
+    Source: TypeAlias = "str | bytes | os.PathLike[str] | Mapping[str, Any]"
+
+# The position given to every node of a spec built from Python data (which has none).  Errors
+# are re-raised without a position when they carry this very object (identity, not equality).
+_NOWHERE: Mark | None = None
+
+
+def _nowhere() -> Mark:
+    global _NOWHERE
+    if _NOWHERE is None:
+        from .errors import Mark
+
+        _NOWHERE = Mark(1, 1)
+    return _NOWHERE
+
+
+def _read(path: str | os.PathLike[str]) -> bytes:
+    from .errors import SpecError
+
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as err:  # the message the command line prints, e.g. "No such file or directory"
+        raise SpecError(f"cannot read the file: {err.strerror or err}") from err
+
+
+def _looks_like_text(source: str) -> bool:
+    # Every spec has a `key: value` or a `key:` at a line's end; a path (even C:\specs\a.yaml) has neither.
+    return "\n" in source or "\r" in source or ": " in source or source.rstrip().endswith(":")
+
+
+def load_path(path: str | os.PathLike[str]) -> Spec:
+    """Read and validate the spec file at ``path``.
+
+    Raises :class:`SpecError` when the file cannot be read (its ``__cause__`` is the
+    ``OSError``, its ``mark`` is ``None``) or the spec is invalid (``mark`` is the position).
+    """
+    return load_text(_read(path))
+
+
+def load_text(text: str | bytes) -> Spec:
+    """Validate a spec given as YAML text (``bytes`` are decoded as UTF-8).
+
+    >>> load_text("input: 28x28x1\\nlayers: [flatten, {dense: {out: 10}}]").input
+    (28, 28, 1)
+    """
+    from .spec import load_spec
+
+    return load_spec(text)
+
+
+def load_dict(data: Mapping[str, Any]) -> Spec:
+    """Validate a spec given as Python data, as ``yaml.safe_load`` would return it.
+
+    Mappings and lists (tuples too) may nest; scalars are ``str``, ``int``, ``float``, ``bool``
+    or ``None``.  Python data has no line numbers: errors carry ``mark=None``, and the report's
+    ``line``/``col`` figures are all 1.
+
+    >>> load_dict({"input": [28, 28, 1], "layers": ["flatten", {"dense": {"out": 10}}]}).input
+    (28, 28, 1)
+    """
+    from .errors import SpecError
+    from .spec import parse_spec
+
+    try:
+        return parse_spec(_located(data, 0))
+    except SpecError as err:
+        raise _unlocated(err) from None
+
+
+def _located(value: Any, depth: int) -> Any:
+    """Python data as the YAML loader's LMap/LList, every position the same placeholder."""
+    from collections.abc import Mapping
+
+    from .errors import SpecError
+    from .loader import MAX_DEPTH, LList, LMap
+
+    if isinstance(value, (Mapping, list, tuple)) and depth >= MAX_DEPTH:
+        raise SpecError(f"nesting deeper than {MAX_DEPTH} levels (or a mapping that contains itself)")
+    mark = _nowhere()
+    if isinstance(value, Mapping):
+        node = LMap(mark)
+        for key, item in value.items():
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                raise SpecError(f"mapping keys must be text or numbers, got {key!r}")
+            node[key] = _located(item, depth + 1)
+            node.key_marks[key] = node.value_marks[key] = mark
+        return node
+    if isinstance(value, (list, tuple)):
+        items = LList(mark)
+        items.extend(_located(item, depth + 1) for item in value)
+        items.item_marks = [mark] * len(items)
+        return items
+    return value
+
+
+def _unlocated(err: Exception) -> Exception:
+    from .errors import SpecError
+
+    if isinstance(err, SpecError) and _NOWHERE is not None and err.mark is _NOWHERE:
+        return SpecError(err.message)
+    return err
+
+
+def load(source: Source) -> Spec:
+    """Load a spec from a path, YAML text or Python data, whichever ``source`` is.
+
+    - an ``os.PathLike`` (``pathlib.Path``) is a file;
+    - a mapping is the spec's data (:func:`load_dict`);
+    - ``bytes`` are YAML text;
+    - a ``str`` is YAML text when it has a line break or a ``": "`` (every spec has one: ``input:
+      …``), otherwise a path.  Use :func:`load_path` or :func:`load_text` to say which.
+    """
+    from collections.abc import Mapping
+
+    if isinstance(source, os.PathLike):
+        return load_path(source)
+    if isinstance(source, Mapping):
+        return load_dict(source)
+    if isinstance(source, bytes):
+        return load_text(source)
+    if isinstance(source, str):
+        return load_text(source) if _looks_like_text(source) else load_path(source)
+    raise TypeError(f"convcalc.load() takes a path, YAML text or a mapping, not {type(source).__name__}")
+
+
+def evaluate(spec: Spec | Source, input: Sequence[int] | str | None = None, batch: int | None = None) -> Report:
+    """Walk ``spec`` and return its :class:`Report`: per-layer rows, totals, flags, failed expects.
+
+    ``spec`` is a :class:`Spec`, or anything :func:`load` takes.  ``input`` (``"256x256x3"`` or
+    ``(256, 256, 3)``) and ``batch`` override the spec's own.  An impossible shape raises
+    :class:`SpecError` at the layer's position; flags and failed expects are in the report.
+    """
+    from .errors import SpecError
+    from .evaluate import evaluate as walk
+    from .spec import Spec
+
+    if not isinstance(spec, Spec):
+        spec = load(spec)
+    try:
+        return walk(spec, input=input, batch=batch)
+    except SpecError as err:
+        raise _unlocated(err) from None
+
+
+def report_dict(report: Report) -> dict[str, Any]:
+    """The report as the JSON document of ``convcalc show --format json`` (``schema_version`` 1)."""
+    from .render import report_document
+
+    return report_document(report)
+
+
+def check_text(text: str | bytes, path: str = "<text>", *, strict: bool = False) -> FileResult:
+    """What ``convcalc check`` finds in one spec given as text; ``path`` names it in findings.
+
+    Never raises for a bad spec: an invalid one is a result with status ``ExitCode.INVALID``.
+    ``result.status`` is 0 (clean), 1 (an unaccepted warning flag, any flag with ``strict``,
+    or a failed expect) or 2; ``result.findings`` are ``(path, line, col, severity, message)``.
+    """
+    from .findings import check_text as check_one
+
+    return check_one(path, text, strict)
+
+
+def check_path(path: str | os.PathLike[str], *, strict: bool = False) -> FileResult:
+    """What ``convcalc check PATH`` finds; a file that cannot be read is an invalid result."""
+    from .errors import ExitCode, SpecError
+    from .findings import FileResult, Finding
+
+    name = os.fspath(path)
+    try:
+        text = _read(path)
+    except SpecError as err:
+        return FileResult(name, ExitCode.INVALID, (Finding(name, None, None, "error", err.message),))
+    return check_text(text, name, strict=strict)
+
+
+def check(source: str | bytes | os.PathLike[str], *, strict: bool = False) -> FileResult:
+    """:func:`check_path` or :func:`check_text`, telling a path from text as :func:`load` does."""
+    if isinstance(source, os.PathLike):
+        return check_path(source, strict=strict)
+    if isinstance(source, bytes):
+        return check_text(source, strict=strict)
+    if isinstance(source, str):
+        return check_text(source, strict=strict) if _looks_like_text(source) else check_path(source, strict=strict)
+    raise TypeError(f"convcalc.check() takes a path or YAML text, not {type(source).__name__}")

@@ -1,0 +1,504 @@
+"""``convcalc export SPEC --to torch``: the generated module, run in PyTorch, agrees with convcalc.
+
+For every spec in specs/ and for random specs (hypothesis), the exported file is written,
+imported with importlib and run: its output shape, parameter count, BN running statistics and
+FLOPs (``torch.utils.flop_counter``) must equal convcalc's report.  The big zoo models run on
+the ``meta`` device (shapes and counts without data); the small ones on the CPU with real data.
+A few hand-made cases check values too (the skips' centre crop and pad, the residual's sum),
+and the command line's stdout, ``-o`` and error paths.
+
+torch is imported here only; the package never imports it.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import itertools
+import json
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("hypothesis")
+
+from click.testing import CliRunner
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # "Failed to initialize NumPy" when numpy is absent
+    from torch.utils.flop_counter import FlopCounterMode
+
+from convcalc.cli import main
+from convcalc.errors import SpecError
+from convcalc.evaluate import evaluate
+from convcalc.export import class_name, export_torch
+from convcalc.spec import load_spec
+
+torch.set_num_threads(min(2, torch.get_num_threads()))
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = sorted((ROOT / "specs").glob("*.yaml"))
+CPU_MACS = 150_000_000  # above this a spec runs on the meta device
+RUNNING_STATS = ("running_mean", "running_var")
+_counter = itertools.count()
+
+
+class Figures(NamedTuple):
+    output: tuple[int, ...]  # channels-last, without the batch, as convcalc reports it
+    params: int
+    buffers: int
+    flops: int
+
+
+def load_module(code: str, directory: Path) -> Any:
+    """Write the exported code to a file and import it (a fresh module name every time)."""
+    name = f"exported_{next(_counter)}"
+    path = directory / f"{name}.py"
+    path.write_text(code, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def exported(text: str, directory: Path) -> tuple[Any, Any]:
+    """(the report, the exported class) for a spec's text."""
+    spec = load_spec(text)
+    report = evaluate(spec)
+    code = export_torch(spec)
+    module = load_module(code, directory)
+    return report, getattr(module, class_name(spec.name))
+
+
+def run_torch(cls: Any, report: Any, device: str = "cpu", x: Any = None) -> tuple[Figures, Any]:
+    """Build the module, run one forward pass on the spec's input, count what torch sees."""
+    with torch.device(device):
+        model = cls().eval()
+    if x is None:
+        x = torch.randn(report.batch, report.input.channels, *report.input.spatial, device=device)
+    with warnings.catch_warnings(), torch.no_grad(), FlopCounterMode(display=False) as counter:
+        warnings.simplefilter("ignore")
+        y = model(x)
+    params = sum(p.numel() for p in model.parameters())
+    buffers = sum(b.numel() for n, b in model.named_buffers() if n.rpartition(".")[2] in RUNNING_STATS)
+    assert y.shape[0] == report.batch
+    figures = Figures((*y.shape[2:], y.shape[1]), params, buffers, counter.get_total_flops())
+    return figures, y
+
+
+def convcalc_figures(report: Any) -> Figures:
+    t = report.totals
+    return Figures(report.output.dims, t.params, t.buffers, t.flops)
+
+
+# --- every spec in specs/ ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", SPECS, ids=[p.name for p in SPECS])
+def test_zoo_spec_exports_and_agrees(path: Path, tmp_path: Path) -> None:
+    report, cls = exported(path.read_text(encoding="utf-8"), tmp_path)
+    device = "cpu" if report.totals.macs <= CPU_MACS else "meta"
+    theirs, y = run_torch(cls, report, device)
+    assert theirs == convcalc_figures(report), f"{path.name} on {device}"
+    if device == "cpu":
+        assert torch.isfinite(y).all()
+
+
+def test_state_dict_keys_are_the_row_names(tmp_path: Path) -> None:
+    report, cls = exported((ROOT / "specs" / "resnet18.yaml").read_text(encoding="utf-8"), tmp_path)
+    with torch.device("meta"):
+        model = cls()
+    with_params = {r.name for r in report.rows if r.params}
+    owners = {name.rpartition(".")[0] for name, _ in model.named_parameters()}
+    # a leaf with several modules is an nn.Sequential: conv1.0.weight, conv1.1.weight (its BN)
+    assert {o.rpartition(".")[0] if o.rpartition(".")[2].isdigit() else o for o in owners} == with_params
+    assert "layer2.basic_down1.residual1.shortcut.conv1.0.weight" in dict(model.named_parameters())
+
+
+def test_the_file_imports_only_torch_and_has_the_figures() -> None:
+    spec = load_spec((ROOT / "specs" / "unet.yaml").read_text(encoding="utf-8"))
+    report = evaluate(spec)
+    code = export_torch(spec, source="specs/unet.yaml")
+    tree = ast.parse(code)
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {a.name.partition(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add((node.module or "").partition(".")[0])
+    assert imported == {"torch"}
+    assert "class UNet(nn.Module):" in code
+    assert "#   input    572×572×1  →  tensor (N, C, H, W) = (1, 1, 572, 572)" in code
+    assert "#   params   31,030,658 (trainable)" in code
+    assert "#   MACs     150,428,424,448 (batch 1)" in code
+    assert 'if __name__ == "__main__":' in code and "torch.randn(1, 1, 572, 572)" in code
+    # one statement per row, each with its output shape
+    assert code.count("# → ") == len(report.rows)
+    assert "# → 388×388×2" in code
+    assert "cropped = enc4[:, :, 4:60, 4:60]" in code
+
+
+def test_the_exported_file_runs_as_a_script(tmp_path: Path) -> None:
+    path = tmp_path / "convnet.py"
+    path.write_text(export_torch(load_spec((ROOT / "specs" / "convnet.yaml").read_text(encoding="utf-8"))))
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    done = subprocess.run(
+        [sys.executable, str(path)], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["(1, 10)", "params: 1,007,590"]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("ResNet-18", "ResNet18"),
+        ("Inception (3a), naive", "Inception3aNaive"),
+        ("fully connected", "FullyConnected"),
+        ("mobilenet_v2", "MobilenetV2"),
+        ("3-D net", "Net3DNet"),
+        ("None", "NetNone"),
+        (None, "Net"),
+        ("", "Net"),
+        ("×××", "Net"),
+    ],
+)
+def test_class_names(name: str | None, expected: str) -> None:
+    assert class_name(name) == expected
+
+
+# --- values, not just shapes: the joins do what convcalc says --------------------------------
+
+
+def test_skip_crop_takes_the_centre_with_the_extra_cell_after(tmp_path: Path) -> None:
+    text = """
+input: 7x7x1
+layers:
+  - relu: {name: start}
+  - pool: {kernel: 2}                        # 3×3
+  - concat: {with: start, fit: crop}         # 7 → 3: cells 2..4 ((7 − 3)//2 = 2 before, 2 after)
+"""
+    report, cls = exported(text, tmp_path)
+    x = torch.rand(1, 1, 7, 7)
+    figures, y = run_torch(cls, report, x=x)
+    assert figures.output == (3, 3, 2)
+    assert torch.equal(y[:, 0], torch.nn.functional.max_pool2d(x, 2)[:, 0])
+    assert torch.equal(y[:, 1], x[:, 0, 2:5, 2:5])
+    text = text.replace("7x7x1", "8x8x1")  # 8 → 4: cells 2..5; odd: 6 → 3 below
+    report, cls = exported(text, tmp_path)
+    x = torch.rand(1, 1, 8, 8)
+    _, y = run_torch(cls, report, x=x)
+    assert torch.equal(y[:, 1], x[:, 0, 2:6, 2:6])
+    report, cls = exported(text.replace("8x8x1", "6x6x1"), tmp_path)  # 6 → 3: 1 before, 2 after
+    x = torch.rand(1, 1, 6, 6)
+    _, y = run_torch(cls, report, x=x)
+    assert torch.equal(y[:, 1], x[:, 0, 1:4, 1:4])
+
+
+def test_skip_pad_pads_the_current_tensor_with_the_extra_cell_after(tmp_path: Path) -> None:
+    text = """
+input: 6x6x1
+layers:
+  - relu: {name: start}
+  - pool: {kernel: 2}                         # 3×3, padded back to 6×6: 1 before, 2 after
+  - add: {with: start, fit: pad}
+"""
+    report, cls = exported(text, tmp_path)
+    x = torch.rand(1, 1, 6, 6)
+    figures, y = run_torch(cls, report, x=x)
+    assert figures.output == (6, 6, 1)
+    padded = torch.zeros(1, 1, 6, 6)
+    padded[:, :, 1:4, 1:4] = torch.nn.functional.max_pool2d(x, 2)
+    assert torch.equal(y, padded + x)
+
+
+def test_residual_adds_the_input_and_branches_join_in_order(tmp_path: Path) -> None:
+    text = """
+input: 4x4x2
+layers:
+  - residual: [relu]
+  - concat: [[], [sigmoid], [tanh]]
+  - add: {with: residual1, through: [{conv: {out: 6, kernel: 1, bias: false}}], name: lateral}
+"""
+    report, cls = exported(text, tmp_path)
+    x = torch.randn(1, 2, 4, 4)
+    figures, _ = run_torch(cls, report, x=x)
+    assert figures == convcalc_figures(report)
+    model = cls()
+    with torch.no_grad():
+        r = torch.relu(x) + x
+        joined = torch.cat([r, torch.sigmoid(r), torch.tanh(r)], dim=1)
+        want = joined + model.get_submodule("lateral.conv1")(r)
+        assert torch.allclose(model(x), want)
+
+
+def test_names_that_clash_with_torch_attributes_are_escaped(tmp_path: Path) -> None:
+    text = """
+input: 8x8x3
+blocks:
+  unit:
+    layers:
+      - conv: {out: 4, kernel: 1, name: forward}
+      - relu: {name: training}
+layers:
+  - conv: {out: 4, kernel: 3, padding: 1, name: eval}
+  - unit: {name: keys}
+  - conv: {out: 4, kernel: 1, name: eval_}
+  - add: {with: eval}
+  - conv: {out: 4, kernel: 1, name: _hidden}
+"""
+    report, cls = exported(text, tmp_path)
+    figures, _ = run_torch(cls, report)
+    assert figures == convcalc_figures(report)
+
+
+def test_values_kept_for_several_skips_are_never_overwritten(tmp_path: Path) -> None:
+    text = """
+input: 8x8x2
+layers:
+  - relu: {name: big}                 # 8×8×2
+  - pool: {kernel: 2, name: small}    # 4×4×2
+  - add: {with: big, fit: pad}        # pad(small) + big, and small is still needed below
+  - pool: {kernel: 2}
+  - add: {with: small}
+  - add: {with: big, fit: crop}       # big is cropped twice
+  - concat: {with: big, fit: crop}
+"""
+    report, cls = exported(text, tmp_path)
+    x = torch.randn(1, 2, 8, 8)
+    figures, y = run_torch(cls, report, x=x)
+    assert figures.output == (4, 4, 4)
+    big = torch.relu(x)
+    small = torch.nn.functional.max_pool2d(big, 2)
+    a = torch.nn.functional.pad(small, (2, 2, 2, 2)) + big
+    b = torch.nn.functional.max_pool2d(a, 2) + small
+    c = b + big[:, :, 2:6, 2:6]
+    assert torch.equal(y, torch.cat([c, big[:, :, 2:6, 2:6]], dim=1))
+
+
+def test_blocks_repeats_branches_and_nested_skips(tmp_path: Path) -> None:
+    text = """
+input: 16x16x3
+blocks:
+  down:
+    args: {out: 8}
+    layers:
+      - conv: {out: $out, kernel: 3, padding: 1, bn: true, act: relu, name: feat}
+      - pool: {kernel: 2}
+  up:
+    args: {out: 8, skip: d1}
+    layers:
+      - deconv: {out: $out, kernel: 2, stride: 2}
+      - concat: {with: $skip}
+      - residual:
+          body: [{conv: {out: "${out * 2}", kernel: 3, padding: 1}}]
+layers:
+  - down: {out: 4, name: d1}
+  - down: {out: 8, name: d2}
+  - repeat: {times: 2, name: mid, layers: [{residual: [{conv: {out: 8, kernel: 3, padding: 1}}, relu]}]}
+  - add: {with: mid.0.residual1, through: [relu]}
+  - up: {out: 8, skip: d2.feat}
+  - up: {out: 4, skip: d1.feat}
+  - concat: [[], [{residual: [relu]}], [{pool: {kernel: 3, stride: 1, padding: 1}}]]
+  - repeat: {times: 0, layers: [relu]}
+  - concat: {with: d1.feat}
+  - pool: {kernel: 2}
+  - concat: {with: d1.feat, fit: crop, through: [{pointwise: {out: 20}}]}
+  - pool: {kernel: 2}
+  - pointwise: {out: 4}
+  - add: {with: d1, fit: pad}
+"""
+    report, cls = exported(text, tmp_path)
+    assert report.output.dims == (8, 8, 4)
+    figures, _ = run_torch(cls, report)
+    assert figures == convcalc_figures(report)
+
+
+# --- random specs ---------------------------------------------------------------------------
+
+
+def _layer(draw: st.DrawFn, rank: int, name: str | None = None) -> dict[str, Any] | str:
+    """One small random layer that usually keeps a spatial input valid."""
+    kind = draw(st.sampled_from(["conv", "conv", "pool", "deconv", "upsample", "bn", "act", "pad", "separable"]))
+    out = draw(st.integers(1, 6))
+    layer: dict[str, Any] | str
+    if kind == "conv":
+        k = draw(st.integers(1, 3))
+        options: dict[str, Any] = {"out": out, "kernel": k, "padding": draw(st.sampled_from([k // 2, "same", 0]))}
+        if draw(st.booleans()):
+            options["stride"] = draw(st.integers(1, 2))
+        if draw(st.booleans()):
+            options["bn"] = True
+        if draw(st.booleans()):
+            options["act"] = draw(st.sampled_from(["relu", "gelu", "leaky_relu"]))
+        if draw(st.integers(0, 3)) == 0:
+            options["dilation"] = 2
+        layer = {"conv": options}
+    elif kind == "pool":
+        layer = {
+            "pool": {
+                "kernel": draw(st.integers(1, 2)),
+                "mode": draw(st.sampled_from(["max", "avg"])),
+                "ceil_mode": draw(st.booleans()),
+                "padding": draw(st.sampled_from([0, "same"])),
+            }
+        }
+    elif kind == "deconv":
+        s = draw(st.integers(1, 2))
+        layer = {
+            "deconv": {
+                "out": out,
+                "kernel": draw(st.integers(1, 3)),
+                "stride": s,
+                "padding": draw(st.sampled_from([0, 1, "same"])),
+            }
+        }
+    elif kind == "upsample":
+        layer = {"upsample": {"scale": draw(st.sampled_from([2, 1.5]))}}
+    elif kind == "bn":
+        layer = "batchnorm"
+    elif kind == "pad":
+        layer = {"pad": {"padding": [[0, 1]] * rank}}
+    elif kind == "separable":
+        layer = {"separable": {"out": out, "kernel": 3, "padding": 1, "depthwise_bn": draw(st.booleans())}}
+    else:
+        layer = draw(st.sampled_from(["relu", "sigmoid", "tanh", "silu", "hardswish", "relu6"]))
+    if name is not None:
+        if isinstance(layer, str):
+            layer = {layer: {}}
+        next(iter(layer.values()))["name"] = name
+    return layer
+
+
+@st.composite
+def random_specs(draw: st.DrawFn) -> str:
+    rank = draw(st.sampled_from([1, 2, 2, 2, 3]))
+    side = {1: 12, 2: 8, 3: 4}[rank]
+    dims = [draw(st.integers(3, side)) for _ in range(rank)] + [draw(st.integers(1, 4))]
+    names = itertools.count(1)
+    layers: list[Any] = []
+    named: list[str] = []
+
+    def stack(depth: int, n: int) -> list[Any]:
+        items: list[Any] = []
+        for _ in range(n):
+            choice = draw(st.integers(0, 9)) if depth < 2 else 0
+            if choice <= 4:
+                name = f"n{next(names)}" if draw(st.booleans()) and depth == 0 else None
+                items.append(_layer(draw, rank, name))
+                if name:
+                    named.append(name)
+            elif choice == 5:
+                body = stack(depth + 1, draw(st.integers(0, 2)))
+                if draw(st.booleans()):
+                    items.append({"residual": body})
+                else:
+                    shortcut = [{"conv": {"out": draw(st.integers(1, 6)), "kernel": 1}}]
+                    items.append({"residual": {"body": body, "shortcut": shortcut}})
+            elif choice == 6:
+                op = draw(st.sampled_from(["concat", "add"]))
+                branches = [stack(depth + 1, draw(st.integers(0, 2))) for _ in range(draw(st.integers(1, 3)))]
+                items.append({op: branches})
+            elif choice == 7:  # times ≥ 1: evaluate() crashes on a branch of only `times: 0` at the start
+                items.append({"repeat": {"times": draw(st.integers(1, 2)), "layers": stack(depth + 1, 2)}})
+            elif choice == 8:
+                items.append({"twice": {"out": draw(st.integers(1, 4))}})
+            elif named:
+                with_: dict[str, Any] = {"with": draw(st.sampled_from(named))}
+                fit = draw(st.sampled_from([None, "crop", "pad"]))
+                if fit:
+                    with_["fit"] = fit
+                if draw(st.booleans()):
+                    with_["through"] = [{"conv": {"out": draw(st.integers(1, 6)), "kernel": 1}}]
+                items.append({draw(st.sampled_from(["concat", "add"])): with_})
+        return items
+
+    layers = stack(0, draw(st.integers(1, 6)))
+    if draw(st.booleans()):
+        layers += ["flatten", {"dense": {"out": draw(st.integers(1, 5))}}]
+    blocks = {"twice": {"args": {"out": 2}, "layers": [{"conv": {"out": "$out", "kernel": 1}}, "relu"]}}
+    return json.dumps(
+        {"name": "random net", "input": dims, "batch": draw(st.integers(1, 2)), "blocks": blocks, "layers": layers}
+    )
+
+
+@settings(
+    max_examples=int(os.environ.get("EXPORT_EXAMPLES", "200")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
+)
+@given(text=random_specs())
+def test_random_specs_export_and_agree(text: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    try:
+        spec = load_spec(text)
+        report = evaluate(spec)
+    except SpecError:
+        assume(False)
+        return
+    assume(report.output.numel <= 50_000 and max((r.output.numel for r in report.rows), default=0) <= 50_000)
+    module = load_module(export_torch(spec), tmp_path_factory.getbasetemp())
+    theirs, _ = run_torch(module.RandomNet, report)
+    assert theirs == convcalc_figures(report), f"\nspec: {text}"
+
+
+# --- the command line -------------------------------------------------------------------------
+
+
+def test_cli_prints_the_module_on_stdout() -> None:
+    result = CliRunner().invoke(main, ["export", str(ROOT / "specs" / "convnet.yaml"), "--to", "torch"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("# ConvNet: a PyTorch module generated by convcalc")
+    assert "class ConvNet(nn.Module):" in result.stdout
+    compile(result.stdout, "convnet.py", "exec")
+
+
+def test_cli_writes_a_file_atomically(tmp_path: Path) -> None:
+    out = tmp_path / "net.py"
+    out.write_text("old")
+    result = CliRunner().invoke(main, ["export", str(ROOT / "specs" / "convnet.yaml"), "--to", "torch", "-o", str(out)])
+    assert result.exit_code == 0 and result.stdout == ""
+    assert "class ConvNet(nn.Module):" in out.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.py"]  # no temporary file left
+
+
+def test_cli_refuses_an_invalid_spec_with_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("input: 28x28x1\nlayers:\n  - conv: {out: 10, kernal: 5}\n")
+    out = tmp_path / "net.py"
+    result = CliRunner().invoke(main, ["export", str(bad), "--to", "torch", "-o", str(out)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == f"{bad}:3:21: error: conv has no option 'kernal'; did you mean 'kernel'?\n"
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("args", [["--to", "keras"], []])
+def test_cli_needs_a_known_target(args: list[str]) -> None:
+    result = CliRunner().invoke(main, ["export", str(ROOT / "specs" / "convnet.yaml"), *args])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+
+
+def test_cli_reads_standard_input_and_names_an_unnamed_net_net() -> None:
+    text = "input: 8x8x1\nlayers:\n  - conv: {out: 2, kernel: 3}\n"
+    result = CliRunner().invoke(main, ["export", "-", "--to", "torch"], input=text)
+    assert result.exit_code == 0
+    assert "class Net(nn.Module):" in result.stdout
+    assert "(`convcalc export <stdin> --to torch`)" in result.stdout
+
+
+def test_cli_reports_a_file_it_cannot_write(tmp_path: Path) -> None:
+    out = tmp_path / "missing" / "net.py"
+    result = CliRunner().invoke(main, ["export", str(ROOT / "specs" / "convnet.yaml"), "--to", "torch", "-o", str(out)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"convcalc: error: cannot write {out}: ")
+    assert result.stderr.count("\n") == 1
