@@ -11,7 +11,6 @@ import errno
 import os
 import stat
 import sys
-import tempfile
 
 from .errors import SpecError
 
@@ -43,6 +42,8 @@ def write_atomically(path: str, data: bytes) -> None:
     bit, or one we may not write) is refused even when the process could bypass that, as root
     can.  Raises OSError.
     """
+    import tempfile  # only writers need it; it costs start-up time
+
     target = os.path.realpath(path)
     try:
         st: os.stat_result | None = os.stat(target)

@@ -325,46 +325,41 @@ def tree(report: Report, depth: int | None) -> list[Row | Group]:
     return entries
 
 
+TABLE_COLUMNS = (  # header, right-aligned
+    ("#", True),
+    ("name", False),
+    ("kind", False),
+    ("kernel/stride/pad", False),
+    ("output", True),
+    ("params", True),
+    ("MACs", True),
+    ("FLOPs", True),
+    ("flags", False),
+)
+
+
 @renderer("table")
 def render_table(report: Report, term: Terminal) -> str:
-    from rich import box
+    """The terminal table, laid out here and styled with rich.
+
+    rich's own Table measures every cell several times (about 0.4 ms a row); a network of a few
+    hundred rows would spend most of a run there, so the columns are sized once, here.
+    """
+    from rich.cells import cell_len
     from rich.console import Console
-    from rich.table import Table
     from rich.text import Text
 
     marker_of = _marker(report)
     fields = _fields(report, term.rf)
-    title = f"{report.name}: " if report.name else ""
-    description = (report.description or "").strip()
-    # Text, never markup: names and descriptions come from the spec and may hold [brackets]
-    table = Table(
-        title=Text(f"{title}{h.shape(report.input)} → {h.shape(report.output)}", style="bold"),
-        box=box.SIMPLE_HEAD,
-        title_justify="left",
-        caption=Text(description) if description else None,
-        caption_justify="left",
-    )
-    for header, justify in (
-        ("#", "right"),
-        ("name", "left"),
-        ("kind", "left"),
-        ("kernel/stride/pad", "left"),
-        ("output", "right"),
-        ("params", "right"),
-        ("MACs", "right"),
-        ("FLOPs", "right"),
-        ("flags", "left"),
-    ):
-        table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-    if fields:
-        table.add_column(rf_header(report), justify="right", no_wrap=True)
+    columns = [*TABLE_COLUMNS, *([(rf_header(report), True)] if fields else [])]
+    lines: list[tuple[list[str], str | None]] = [([c for c, _ in columns], "bold")]
     for entry in tree(report, term.depth):
         if isinstance(entry, Row):
             r = entry
             marker = marker_of([r])
             name = "  " * r.depth + ("↳ join" if r.inputs else r.name.rpartition(".")[2])
             figures = (r.params, r.macs, r.flops)
-            cells = (str(r.number), name, r.kind, r.summary, h.shape(r.output))
+            cells = [str(r.number), name, r.kind, r.summary, h.shape(r.output)]
             rf_cell = rf_text(fields.rows[r.number - 1]) if fields else ""
         else:
             g, inside = entry, report.rows[entry.start : entry.end]
@@ -372,40 +367,62 @@ def render_table(report: Report, term: Terminal) -> str:
             marker = marker_of(inside)
             name = "  " * g.depth + ("▸ " if folded else "▾ ") + g.path.rpartition(".")[2]
             figures = (sum(r.params for r in inside), sum(r.macs for r in inside), sum(r.flops for r in inside))
-            cells = ("", name, g.kind, f"{len(inside)} row{'' if len(inside) == 1 else 's'}", h.shape(g.output))
+            cells = ["", name, g.kind, f"{len(inside)} row{'' if len(inside) == 1 else 's'}", h.shape(g.output)]
             rf_cell = rf_text(fields.rows[g.end - 1]) if fields and folded else ""  # a folded group: its output's
-        style = "bold red" if "warning" in marker else ("yellow" if "info" in marker else "dim")
-        extra = (Text(rf_cell),) if fields else ()
-        table.add_row(
-            *map(Text, cells), *(Text(h.count(n) if n else "–") for n in figures), Text(marker, style=style), *extra
-        )
+        cells += [h.count(n) if n else "–" for n in figures]
+        cells.append(marker)
+        if fields:
+            cells.append(rf_cell)
+        lines.append((cells, "bold red" if "warning" in marker else ("yellow" if "info" in marker else None)))
+    widths = [max(cell_len(cells[i]) for cells, _ in lines) for i in range(len(columns))]
+    flag_column = len(TABLE_COLUMNS) - 1
+
+    def line(cells: list[str], style: str | None, header: bool = False) -> Text:
+        text = Text("  ", style="bold" if header else "")
+        for i, (cell, (_, right)) in enumerate(zip(cells, columns)):
+            pad = " " * (widths[i] - cell_len(cell))
+            if i:
+                text.append("   ")
+            cell_style = "bold" if header else (style or "dim") if i == flag_column else None
+            text.append(pad + cell if right else cell + pad, style=cell_style)
+        return text
+
+    title = f"{report.name}: " if report.name else ""
+    out = Text(no_wrap=True, overflow="ellipsis")
+    out.append(f"{title}{h.shape(report.input)} → {h.shape(report.output)}\n\n", style="bold")
+    out.append_text(line(lines[0][0], None, header=True))
+    out.append("\n " + "─" * (sum(widths) + 3 * (len(widths) - 1) + 2) + "\n")
+    for cells, style in lines[1:]:
+        out.append_text(line(cells, style))
+        out.append("\n")
+    description = (report.description or "").strip()
+    if description:  # Text, never markup: names and descriptions come from the spec and may hold [brackets]
+        out.append(f"\n{description}\n")
+    out.append("\n")
+    label = max(len(k) for k, _ in totals_lines(report, exact=False))
+    values = max(len(v) for _, v in totals_lines(report, exact=False))
+    for k, v in totals_lines(report, exact=False):
+        out.append(k.ljust(label), style="bold")
+        out.append("  " + v.rjust(values) + "\n")
+    notes = flag_notes(report)
+    if notes:
+        out.append("\n")
+        for note in notes:
+            out.append(note + "\n", style="red" if "] warning:" in note else "yellow")
+    if fields:
+        out.append("\n")
+        for note in (RF_LEGEND, *fields.notes):
+            out.append(f"receptive field: {note}\n")
+    for f in report.failures:
+        where = f"line {f.mark.line}: " if f.mark else ""
+        out.append(f"expect failed: {where}{f.message}\n", style="bold red")
     console = Console(
-        record=False,
         force_terminal=term.is_tty and term.color,
         no_color=not term.color,
-        width=term.width if term.is_tty and term.width else 10_000,
+        width=term.width if term.is_tty and term.width else 100_000,
         highlight=False,
         color_system="auto" if term.color else None,
-        soft_wrap=False,
     )
     with console.capture() as capture:
-        console.print(table)
-        totals = Table.grid(padding=(0, 2))
-        totals.add_column(style="bold")
-        totals.add_column(justify="right")
-        for k, v in totals_lines(report, exact=False):
-            totals.add_row(Text(k), Text(v))
-        console.print(totals)
-        notes = flag_notes(report)
-        if notes:
-            console.print()
-            for note in notes:
-                console.print(Text(note, style="red" if "] warning:" in note else "yellow"))
-        if fields:
-            console.print()
-            for note in (RF_LEGEND, *fields.notes):
-                console.print(Text(f"receptive field: {note}"))
-        for f in report.failures:
-            where = f"line {f.mark.line}: " if f.mark else ""
-            console.print(Text(f"expect failed: {where}{f.message}", style="bold red"))
-    return "\n".join(line.rstrip() for line in capture.get().splitlines()) + "\n"
+        console.print(out, end="")
+    return "\n".join(text.rstrip() for text in capture.get().splitlines()) + "\n"
