@@ -436,7 +436,7 @@ def export_torch(spec: Spec, source: str | None = None) -> str:
     shape_args = ", ".join(str(d) for d in input_dims)
     main = [
         'if __name__ == "__main__":',
-        f"    model = {name}().eval()",
+        f"    model = {name}().train(False)  # inference mode",
         f"    x = torch.randn({shape_args})  # batch {batch}, {report.input} channels-last",
         "    with torch.no_grad():",
         "        y = model(x)",

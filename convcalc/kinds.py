@@ -196,6 +196,27 @@ def batch_norm(x: Shape) -> Outcome:
     return Outcome(x, params=2 * x.channels, buffers=2 * x.channels)
 
 
+def check_groups(channels: int, out: int, groups: int) -> None:
+    """PyTorch's order: the input channels first, then the output channels."""
+    if channels % groups:
+        raise LayerError(f"{channels} input channels do not divide into {groups} groups: change groups")
+    if out % groups:
+        raise LayerError(f"{out} output channels do not divide into {groups} groups: change out or groups")
+
+
+def conv_args(channels: int, out: int, k: Any, s: Any, d: Any, groups: int, bias: bool) -> dict[str, Any]:
+    """The keyword arguments ConvNd and ConvTransposeNd share."""
+    return {
+        "in_channels": channels,
+        "out_channels": out,
+        "kernel_size": k,
+        "stride": s,
+        "dilation": d,
+        "groups": groups,
+        "bias": bias,
+    }
+
+
 def conv_core(
     x: Shape,
     out: int,
@@ -212,10 +233,7 @@ def conv_core(
     s = per_axis("stride", stride, r)
     d = per_axis("dilation", dilation, r)
     pairs = resolve_padding(padding, x, k, s, d)
-    if x.channels % groups:
-        raise LayerError(f"{x.channels} input channels do not divide into {groups} groups: change groups")
-    if out % groups:
-        raise LayerError(f"{out} output channels do not divide into {groups} groups: change out or groups")
+    check_groups(x.channels, out, groups)
     sizes, flags = [], []
     for i, name in enumerate(axis_names(r)):
         size, flag = window_axis(i, name, x.spatial[i], k[i], s[i], *pairs[i], dilation=d[i])
@@ -225,15 +243,7 @@ def conv_core(
     y = Shape(tuple(sizes), out)
     taps = (x.channels // groups) * math.prod(k)
     outcome = Outcome(y, params=out * taps + (out if bias else 0), macs=y.numel * taps, flags=tuple(flags))
-    conv = {
-        "in_channels": x.channels,
-        "out_channels": out,
-        "kernel_size": k,
-        "stride": s,
-        "dilation": d,
-        "groups": groups,
-        "bias": bias,
-    }
+    conv = conv_args(x.channels, out, k, s, d, groups, bias)
     if _symmetric(pairs):
         modules = [(f"Conv{r}d", {**conv, "padding": tuple(b for b, _ in pairs)})]
     else:
@@ -383,10 +393,7 @@ class Deconv(ConvLike):
         else:
             pairs = resolve_padding(padding, x, k, s, d)
             extra_ok = False
-        if x.channels % groups:
-            raise LayerError(f"{x.channels} input channels do not divide into {groups} groups: change groups")
-        if out % groups:
-            raise LayerError(f"{out} output channels do not divide into {groups} groups: change out or groups")
+        check_groups(x.channels, out, groups)
         sizes = []
         for i, name in enumerate(axis_names(r)):
             if extra_ok:
@@ -396,15 +403,7 @@ class Deconv(ConvLike):
         y = Shape(tuple(sizes), out)
         taps = (out // groups) * math.prod(k)
         outcome = Outcome(y, params=x.channels * taps + (out if o["bias"] else 0), macs=x.numel * taps)
-        module = {
-            "in_channels": x.channels,
-            "out_channels": out,
-            "kernel_size": k,
-            "stride": s,
-            "dilation": d,
-            "groups": groups,
-            "bias": o["bias"],
-        }
+        module = conv_args(x.channels, out, k, s, d, groups, o["bias"])
         modules: list[TorchModule]
         if _symmetric(pairs) and all(p < si or p < di for p, si, di in zip(op, s, d)):
             modules = [(f"ConvTranspose{r}d", {**module, "padding": tuple(b for b, _ in pairs), "output_padding": op})]
