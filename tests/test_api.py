@@ -295,3 +295,16 @@ def test_the_readme_example_runs(monkeypatch: pytest.MonkeyPatch, capsys: pytest
     printed = capsys.readouterr().out.splitlines()
     assert printed[0] == "(1000,) 25557032 42722787328"  # ResNet-50 at 256×256, batch 8
     assert "3 5 unknown layer kind 'cnov'; did you mean 'conv'?" in printed
+
+
+def test_package_is_mypy_clean() -> None:
+    """The package promises types (py.typed): mypy --strict (pyproject's settings) finds nothing."""
+    pytest.importorskip("mypy")
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental", "--cache-dir", os.devnull, "convcalc"],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
