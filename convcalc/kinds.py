@@ -40,7 +40,6 @@ from .shapes import (
     axis_names,
     run_axis_op,
     same_padding,
-    transposed_axis,
     window_axis,
 )
 from .shapes import Crop as CropOp
@@ -234,15 +233,10 @@ def conv_core(
     d = per_axis("dilation", dilation, r)
     pairs = resolve_padding(padding, x, k, s, d)
     check_groups(x.channels, out, groups)
-    sizes, flags = [], []
-    for i, name in enumerate(axis_names(r)):
-        size, flag = window_axis(i, name, x.spatial[i], k[i], s[i], *pairs[i], dilation=d[i])
-        sizes.append(size)
-        if flag:
-            flags.append(flag)
-    y = Shape(tuple(sizes), out)
+    spatial = spatial_outcome(window_ops(kernel, stride, padding, dilation, r), x)  # the one size rule
+    y = Shape(spatial.output.spatial, out)
     taps = (x.channels // groups) * math.prod(k)
-    outcome = Outcome(y, params=out * taps + (out if bias else 0), macs=y.numel * taps, flags=tuple(flags))
+    outcome = Outcome(y, params=out * taps + (out if bias else 0), macs=y.numel * taps, flags=spatial.flags)
     conv = conv_args(x.channels, out, k, s, d, groups, bias)
     if _symmetric(pairs):
         modules = [(f"Conv{r}d", {**conv, "padding": tuple(b for b, _ in pairs)})]
@@ -389,18 +383,10 @@ class Deconv(ConvLike):
             reach = [di * (ki - 1) + 1 for ki, di in zip(k, d)]
             pairs = tuple(((e - si) // 2, (e - si) - (e - si) // 2) if e >= si else (0, 0) for e, si in zip(reach, s))
             op = tuple(max(0, si - e) for e, si in zip(reach, s))
-            extra_ok = True  # in·s by construction; the output_padding rule is torch's, not this size's
         else:
             pairs = resolve_padding(padding, x, k, s, d)
-            extra_ok = False
         check_groups(x.channels, out, groups)
-        sizes = []
-        for i, name in enumerate(axis_names(r)):
-            if extra_ok:
-                sizes.append(x.spatial[i] * s[i])
-            else:
-                sizes.append(transposed_axis(name, x.spatial[i], k[i], s[i], pairs[i][0], pairs[i][1], d[i], op[i]))
-        y = Shape(tuple(sizes), out)
+        y = Shape(spatial_outcome(self.axis_ops(o, r), x).output.spatial, out)  # the one size rule
         taps = (out // groups) * math.prod(k)
         outcome = Outcome(y, params=x.channels * taps + (out if o["bias"] else 0), macs=x.numel * taps)
         module = conv_args(x.channels, out, k, s, d, groups, o["bias"])
