@@ -206,7 +206,13 @@ def _decode(text: str | bytes) -> str:
     return text.removeprefix("\ufeff")
 
 
-def _syntax_error(e: yaml.YAMLError, text: str) -> SpecError:
+def _too_deep(e: yaml.YAMLError) -> bool:
+    """libyaml ≥ 0.2.6 (PyYAML 6.0.4's wheels) has a nesting limit of its own, which its scanner,
+    looking ahead for simple keys, can reach before the parser hands us level 65."""
+    return "nesting depth" in str(getattr(e, "problem", None) or e)
+
+
+def _syntax_error(e: yaml.YAMLError, text: str, loader: Any) -> SpecError:
     if isinstance(e, yaml.MarkedYAMLError):
         msg = f"YAML syntax: {e.problem or e.context or 'invalid YAML'}"
         if e.problem and e.context:
@@ -216,7 +222,7 @@ def _syntax_error(e: yaml.YAMLError, text: str) -> SpecError:
     elif isinstance(e, yaml.reader.ReaderError):
         msg = f"YAML syntax: {e.reason} (character #x{e.character:04x})"
         index = e.position
-        if _LOADER is not yaml.SafeLoader:  # libyaml reports a byte offset in UTF-8
+        if loader is not yaml.SafeLoader:  # libyaml reports a byte offset in UTF-8
             index = len(text.encode("utf-8")[:index].decode("utf-8", "replace"))
         mark = _mark_at(text, index)
     else:
@@ -230,6 +236,24 @@ def load(text: str | bytes) -> Any:
     Raises SpecError (with a Mark) for anything invalid.  An empty document is None.
     """
     text = _decode(text)
+    try:
+        return _load(text, _LOADER)
+    except yaml.YAMLError as e:
+        if not _too_deep(e):
+            raise _syntax_error(e, text, _LOADER) from None
+    # The library stopped at its own nesting limit: the pure-Python parser has none, so our
+    # limit (checked as events arrive) gives the same message and position on every PyYAML.
+    try:
+        return _load(text, yaml.SafeLoader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        if _too_deep(e):
+            raise SpecError(f"nesting deeper than {MAX_DEPTH} levels; flatten the spec", _mark(mark) if mark else None)
+        raise _syntax_error(e, text, yaml.SafeLoader) from None
+
+
+def _load(text: str, loader: Any) -> Any:
+    """:func:`load` with one PyYAML loader class; raises SpecError, or YAMLError for bad syntax."""
     stack: list[_Frame] = []
     anchors: dict[str, tuple[Any, int, Mark]] = {}  # name -> (value, node count, mark)
     count = 0  # nodes in the tree as consumers see it, aliases expanded
@@ -303,52 +327,49 @@ def load(text: str | bytes) -> Any:
             anchors[frame.anchor] = (node, count - frame.first, node.mark)
         attach(node, node.mark)
 
-    try:
-        for ev in yaml.parse(text, Loader=_LOADER):
-            kind = type(ev)  # (not isinstance: keeps `ev: Any` for the stubs' loose types)
-            if kind is yaml.ScalarEvent:
-                mark = _mark(ev.start_mark)
-                count += 1
-                if count > MAX_NODES:
-                    raise SpecError(f"spec too large: more than {MAX_NODES} nodes", mark)
-                value = _scalar(ev, mark)
-                if ev.anchor is not None:
-                    claim(ev.anchor, mark)
-                    anchors[ev.anchor] = (value, 1, mark)
-                # `<<` as a plain key is YAML 1.1's merge key, as with SafeLoader
-                merge_key = ev.value == "<<" and ev.implicit[0] and ev.tag in (None, "!")
-                attach(value, mark, merge_key)
-            elif kind is yaml.MappingStartEvent:
-                mark = _mark(ev.start_mark)
-                _check_collection_tag(ev, _MAP, "mapping", mark)
-                start(ev, mark)
-            elif kind is yaml.SequenceStartEvent:
-                mark = _mark(ev.start_mark)
-                _check_collection_tag(ev, _SEQ, "sequence", mark)
-                start(ev, mark)
-            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-                end()
-            elif kind is yaml.AliasEvent:
-                mark = _mark(ev.start_mark)
-                entry = anchors.get(ev.anchor)
-                if entry is None:
-                    raise SpecError(f"undefined alias *{_clip(ev.anchor)}", mark)
-                value, size, _ = entry
-                if value is _OPEN:
-                    raise SpecError(f"alias *{_clip(ev.anchor)} is inside its own anchor", mark)
-                # The alias shares the anchored object, but consumers walk it once per
-                # use: budget its full size every time so a billion laughs stops here.
-                count += size
-                if count > MAX_NODES:
-                    raise SpecError("alias expansion too large (billion laughs?)", mark)
-                attach(value, mark)
-            elif kind is yaml.DocumentStartEvent:
-                documents += 1
-                if documents > 1:
-                    raise SpecError(
-                        "more than one YAML document; a spec is a single document",
-                        _mark(ev.start_mark),
-                    )
-    except yaml.YAMLError as e:
-        raise _syntax_error(e, text) from None
+    for ev in yaml.parse(text, Loader=loader):
+        kind = type(ev)  # (not isinstance: keeps `ev: Any` for the stubs' loose types)
+        if kind is yaml.ScalarEvent:
+            mark = _mark(ev.start_mark)
+            count += 1
+            if count > MAX_NODES:
+                raise SpecError(f"spec too large: more than {MAX_NODES} nodes", mark)
+            value = _scalar(ev, mark)
+            if ev.anchor is not None:
+                claim(ev.anchor, mark)
+                anchors[ev.anchor] = (value, 1, mark)
+            # `<<` as a plain key is YAML 1.1's merge key, as with SafeLoader
+            merge_key = ev.value == "<<" and ev.implicit[0] and ev.tag in (None, "!")
+            attach(value, mark, merge_key)
+        elif kind is yaml.MappingStartEvent:
+            mark = _mark(ev.start_mark)
+            _check_collection_tag(ev, _MAP, "mapping", mark)
+            start(ev, mark)
+        elif kind is yaml.SequenceStartEvent:
+            mark = _mark(ev.start_mark)
+            _check_collection_tag(ev, _SEQ, "sequence", mark)
+            start(ev, mark)
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            end()
+        elif kind is yaml.AliasEvent:
+            mark = _mark(ev.start_mark)
+            entry = anchors.get(ev.anchor)
+            if entry is None:
+                raise SpecError(f"undefined alias *{_clip(ev.anchor)}", mark)
+            value, size, _ = entry
+            if value is _OPEN:
+                raise SpecError(f"alias *{_clip(ev.anchor)} is inside its own anchor", mark)
+            # The alias shares the anchored object, but consumers walk it once per
+            # use: budget its full size every time so a billion laughs stops here.
+            count += size
+            if count > MAX_NODES:
+                raise SpecError("alias expansion too large (billion laughs?)", mark)
+            attach(value, mark)
+        elif kind is yaml.DocumentStartEvent:
+            documents += 1
+            if documents > 1:
+                raise SpecError(
+                    "more than one YAML document; a spec is a single document",
+                    _mark(ev.start_mark),
+                )
     return root
