@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from convcalc.evaluate import evaluate
-from convcalc.spec import load_spec
+from convcalc.engine.evaluate import evaluate
+from convcalc.spec.parser import load_spec
 
 BLOCK = """
 input: 16x16x32

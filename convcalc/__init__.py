@@ -28,11 +28,9 @@ Invalid specs raise :class:`SpecError` (``err.message``; ``err.mark.line``/``.co
 
 from __future__ import annotations
 
-import sys
-
 from .api import check, check_path, check_text, evaluate, load, load_dict, load_path, load_text, report_dict
 
-__version__ = "0.1.0"
+from .base.version import __version__
 
 __all__ = [
     "ExitCode",
@@ -58,22 +56,22 @@ __all__ = [
 
 TYPE_CHECKING = False  # (not typing's, which would cost start-up time; mypy knows the name)
 if TYPE_CHECKING:
-    from .errors import ExitCode, Mark, SpecError
-    from .evaluate import Flag, Report, Row
-    from .findings import FileResult, Finding
-    from .spec import Spec
+    from .base.errors import ExitCode, Mark, SpecError
+    from .engine.evaluate import Flag, Report, Row
+    from .engine.check import FileResult, Finding
+    from .spec.parser import Spec
 else:
     # The classes live in modules that import PyYAML and the kind table: load them on first use.
     _HOMES = {
-        "ExitCode": "errors",
-        "Mark": "errors",
-        "SpecError": "errors",
-        "Flag": "evaluate",
-        "Report": "evaluate",
-        "Row": "evaluate",
-        "FileResult": "findings",
-        "Finding": "findings",
-        "Spec": "spec",
+        "ExitCode": "base.errors",
+        "Mark": "base.errors",
+        "SpecError": "base.errors",
+        "Flag": "engine.evaluate",
+        "Report": "engine.evaluate",
+        "Row": "engine.evaluate",
+        "FileResult": "engine.check",
+        "Finding": "engine.check",
+        "Spec": "spec.parser",
     }
 
     def __getattr__(name):
@@ -88,15 +86,3 @@ else:
 
     def __dir__():
         return sorted({*globals(), *_HOMES})
-
-    class _Package(type(sys)):
-        """Keeps ``convcalc.evaluate`` the function when the ``convcalc.evaluate`` module is first
-        imported (the import system would bind the module over it).  Import from the module with
-        ``from convcalc.evaluate import ...``, as the package itself does."""
-
-        def __setattr__(self, name, value):
-            if name == "evaluate" and isinstance(value, type(sys)):
-                return
-            super().__setattr__(name, value)
-
-    sys.modules[__name__].__class__ = _Package

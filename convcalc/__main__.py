@@ -1,5 +1,5 @@
 """``python -m convcalc``: the same as the ``convcalc`` command."""
 
-from .cli import run
+from .commands.main import run
 
 run()

@@ -2,7 +2,7 @@
 
 Every function here imports the parser and the evaluator when first called, not when the
 package is imported, so ``import convcalc`` (and with it the command line's start-up) stays
-cheap.  Everything wrong with a spec is a :class:`~convcalc.errors.SpecError` with a
+cheap.  Everything wrong with a spec is a :class:`~convcalc.base.errors.SpecError` with a
 ``message`` and a ``mark`` (1-based line and column, or ``None``).
 """
 
@@ -15,10 +15,10 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from typing import Any, TypeAlias
 
-    from .errors import Mark
-    from .evaluate import Report
-    from .findings import FileResult
-    from .spec import Spec
+    from .base.errors import Mark
+    from .engine.evaluate import Report
+    from .engine.check import FileResult
+    from .spec.parser import Spec
 
     Source: TypeAlias = "str | bytes | os.PathLike[str] | Mapping[str, Any]"
 
@@ -30,14 +30,14 @@ _NOWHERE: Mark | None = None
 def _nowhere() -> Mark:
     global _NOWHERE
     if _NOWHERE is None:
-        from .errors import Mark
+        from .base.errors import Mark
 
         _NOWHERE = Mark(1, 1)
     return _NOWHERE
 
 
 def _read(path: str | os.PathLike[str]) -> bytes:
-    from .errors import SpecError
+    from .base.errors import SpecError
 
     try:
         with open(path, "rb") as f:
@@ -66,7 +66,7 @@ def load_text(text: str | bytes) -> Spec:
     >>> load_text("input: 28x28x1\\nlayers: [flatten, {dense: {out: 10}}]").input
     (28, 28, 1)
     """
-    from .spec import load_spec
+    from .spec.parser import load_spec
 
     return load_spec(text)
 
@@ -81,8 +81,8 @@ def load_dict(data: Mapping[str, Any]) -> Spec:
     >>> load_dict({"input": [28, 28, 1], "layers": ["flatten", {"dense": {"out": 10}}]}).input
     (28, 28, 1)
     """
-    from .errors import SpecError
-    from .spec import parse_spec
+    from .base.errors import SpecError
+    from .spec.parser import parse_spec
 
     try:
         return parse_spec(_located(data, 0))
@@ -94,8 +94,8 @@ def _located(value: Any, depth: int) -> Any:
     """Python data as the YAML loader's LMap/LList, every position the same placeholder."""
     from collections.abc import Mapping
 
-    from .errors import SpecError
-    from .loader import MAX_DEPTH, LList, LMap
+    from .base.errors import SpecError
+    from .spec.loader import MAX_DEPTH, LList, LMap
 
     if isinstance(value, (Mapping, list, tuple)) and depth >= MAX_DEPTH:
         raise SpecError(f"nesting deeper than {MAX_DEPTH} levels (or a mapping that contains itself)")
@@ -117,7 +117,7 @@ def _located(value: Any, depth: int) -> Any:
 
 
 def _unlocated(err: Exception) -> Exception:
-    from .errors import SpecError
+    from .base.errors import SpecError
 
     if isinstance(err, SpecError) and _NOWHERE is not None and err.mark is _NOWHERE:
         return SpecError(err.message)
@@ -153,9 +153,9 @@ def evaluate(spec: Spec | Source, input: Sequence[int] | str | None = None, batc
     ``(256, 256, 3)``) and ``batch`` override the spec's own.  An impossible shape raises
     :class:`SpecError` at the layer's position; flags and failed expects are in the report.
     """
-    from .errors import SpecError
-    from .evaluate import evaluate as walk
-    from .spec import Spec
+    from .base.errors import SpecError
+    from .engine.evaluate import evaluate as walk
+    from .spec.parser import Spec
 
     if not isinstance(spec, Spec):
         spec = load(spec)
@@ -167,7 +167,7 @@ def evaluate(spec: Spec | Source, input: Sequence[int] | str | None = None, batc
 
 def report_dict(report: Report) -> dict[str, Any]:
     """The report as the JSON document of ``convcalc show --format json`` (``schema_version`` 1)."""
-    from .render import report_document
+    from .outputs.report import report_document
 
     return report_document(report)
 
@@ -179,15 +179,15 @@ def check_text(text: str | bytes, path: str = "<text>", *, strict: bool = False)
     ``result.status`` is 0 (clean), 1 (an unaccepted warning flag, any flag with ``strict``,
     or a failed expect) or 2; ``result.findings`` are ``(path, line, col, severity, message)``.
     """
-    from .findings import check_text as check_one
+    from .engine.check import check_text as check_one
 
     return check_one(path, text, strict)
 
 
 def check_path(path: str | os.PathLike[str], *, strict: bool = False) -> FileResult:
     """What ``convcalc check PATH`` finds; a file that cannot be read is an invalid result."""
-    from .errors import ExitCode, SpecError
-    from .findings import FileResult, Finding
+    from .base.errors import ExitCode, SpecError
+    from .engine.check import FileResult, Finding
 
     name = os.fspath(path)
     try:

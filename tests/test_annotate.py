@@ -19,11 +19,11 @@ from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-import convcalc.annotate as annotate_module
-from convcalc.annotate import Annotated, _same, annotate_text, expected_annotations, split_lines
-from convcalc.cli import main
-from convcalc.errors import SpecError
-from convcalc.loader import load
+import convcalc.engine.annotate as annotate_module
+from convcalc.engine.annotate import Annotated, _same, annotate_text, expected_annotations, split_lines
+from convcalc.commands.main import main
+from convcalc.base.errors import SpecError
+from convcalc.spec.loader import load
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.yaml"))

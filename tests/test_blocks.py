@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convcalc.errors import SpecError
-from convcalc.evaluate import Report, evaluate
-from convcalc.spec import load_spec
-from convcalc.template import ExpressionError, evaluate_expression
+from convcalc.base.errors import SpecError
+from convcalc.engine.evaluate import Report, evaluate
+from convcalc.spec.parser import load_spec
+from convcalc.spec.template import ExpressionError, evaluate_expression
 
 
 def run(text: str, **kw: object) -> Report:

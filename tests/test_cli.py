@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from convcalc.cli import main
-from convcalc.kinds import KINDS, SPELLINGS
+from convcalc.commands.main import main
+from convcalc.model.kinds import KINDS, SPELLINGS
 
 ROOT = Path(__file__).resolve().parent.parent
 FAILING = sorted((ROOT / "specs" / "failing").glob("*.yaml"))

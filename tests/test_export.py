@@ -36,11 +36,11 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # "Failed to initialize NumPy" when numpy is absent
     from torch.utils.flop_counter import FlopCounterMode
 
-from convcalc.cli import main
-from convcalc.errors import SpecError
-from convcalc.evaluate import evaluate
-from convcalc.export import class_name, export_torch
-from convcalc.spec import load_spec
+from convcalc.commands.main import main
+from convcalc.base.errors import SpecError
+from convcalc.engine.evaluate import evaluate
+from convcalc.engine.export import class_name, export_torch
+from convcalc.spec.parser import load_spec
 
 torch.set_num_threads(min(2, torch.get_num_threads()))
 

@@ -28,9 +28,9 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convcalc.cli import main
-from convcalc.export import BUILTINS, PREAMBLE, class_name, comment_text, export_torch
-from convcalc.spec import load_spec
+from convcalc.commands.main import main
+from convcalc.engine.export import BUILTINS, PREAMBLE, class_name, comment_text, export_torch
+from convcalc.spec.parser import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 _counter = itertools.count()

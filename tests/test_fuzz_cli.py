@@ -29,7 +29,7 @@ from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from convcalc.cli import main
+from convcalc.commands.main import main
 
 EXAMPLES = int(os.environ.get("CONVCALC_FUZZ_EXAMPLES", "300"))  # raise it locally to hunt longer
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
@@ -526,7 +526,7 @@ PLAUSIBLE_KINDS = [
 def options_of(kind: str) -> list[str]:
     """The options a kind takes (from the package's registry), or every plausible option."""
     try:
-        from convcalc.kinds import SPELLINGS
+        from convcalc.model.kinds import SPELLINGS
 
         names = {o.name for o in SPELLINGS[kind][0].options} | {"name", "expect", "allow_inexact"}
     except (ImportError, KeyError, AttributeError, TypeError):  # the registry's shape is not part of the contract

@@ -11,9 +11,9 @@ from fractions import Fraction
 
 import pytest
 
-from convcalc.errors import SpecError
-from convcalc.evaluate import Report, evaluate
-from convcalc.spec import load_spec
+from convcalc.base.errors import SpecError
+from convcalc.engine.evaluate import Report, evaluate
+from convcalc.spec.parser import load_spec
 
 
 def run(input: str | list[int] | int, *layers: object, **top: object) -> Report:

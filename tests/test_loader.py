@@ -1,4 +1,4 @@
-"""Tests for convcalc.loader: values, 1-based marks, scalar typing, hostile input."""
+"""Tests for convcalc.spec.loader: values, 1-based marks, scalar typing, hostile input."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import yaml  # type: ignore[import-untyped,unused-ignore]
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from convcalc import loader
-from convcalc.errors import Mark, SpecError
-from convcalc.loader import LList, LMap, load, mark_of
+from convcalc.spec import loader
+from convcalc.base.errors import Mark, SpecError
+from convcalc.spec.loader import LList, LMap, load, mark_of
 
 # Every parsing test runs on libyaml (the normal path) and on the pure-Python parser
 # (the fallback when PyYAML is built without libyaml): both must give the same marks.

@@ -40,10 +40,10 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # "Failed to initialize NumPy" when numpy is absent
     from torch.utils.flop_counter import FlopCounterMode
 
-from convcalc.errors import SpecError
-from convcalc.evaluate import evaluate
-from convcalc.spec import Layer as SpecLayer
-from convcalc.spec import load_spec
+from convcalc.base.errors import SpecError
+from convcalc.engine.evaluate import evaluate
+from convcalc.spec.parser import Layer as SpecLayer
+from convcalc.spec.parser import load_spec
 
 torch.set_num_threads(1)
 

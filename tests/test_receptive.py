@@ -1,4 +1,4 @@
-"""Receptive fields (``convcalc.receptive``, ``show --rf``).
+"""Receptive fields (``convcalc.engine.receptive``, ``show --rf``).
 
 1. Window-only chains (conv, pool, their variants; any padding, dilation, ceil_mode, ``same``):
    the fields equal the Distill recurrences (Araujo, Norris and Sim 2019), computed here
@@ -27,12 +27,12 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from convcalc.cli import main
-from convcalc.errors import SpecError
-from convcalc.evaluate import Report, evaluate
-from convcalc.receptive import Upsampling, positions, receptive_fields
-from convcalc.shapes import Window
-from convcalc.spec import load_spec
+from convcalc.commands.main import main
+from convcalc.base.errors import SpecError
+from convcalc.engine.evaluate import Report, evaluate
+from convcalc.engine.receptive import Upsampling, positions, receptive_fields
+from convcalc.model.geometry import Window
+from convcalc.spec.parser import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
@@ -361,7 +361,7 @@ C = 2  # channels everywhere, so that any two tensors of one size can be added
 @st.composite
 def stack_layer(draw: Any, rank: int, joins: bool) -> Any:
     """One layer of a random stack.  ``joins`` (2-D): nothing that leaves a field empty on one axis."""
-    safe = rank == 2 and joins  # see the module doc of convcalc.receptive: axes are independent
+    safe = rank == 2 and joins  # see the module doc of convcalc.engine.receptive: axes are independent
     kinds = ["conv", "avgpool", "deconv", "upsample", "adaptive", "crop"]
     if not safe:
         kinds.append("pad")

@@ -21,12 +21,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped,unused-ignore]
 
-from convcalc.cli import main
-from convcalc.errors import SpecError
-from convcalc.kinds import KINDS, SPELLINGS, fixed_options
-from convcalc.options import Bool, Choice, Int, Number, Option, Pad, PerAxis, Scale
-from convcalc.schema import schema_json, spec_schema
-from convcalc.spec import BOUNDS, CONSTRUCTS, DTYPE_BYTES, EXPECT_KEYS, NAME, TOP_KEYS, load_spec
+from convcalc.commands.main import main
+from convcalc.base.errors import SpecError
+from convcalc.model.kinds import KINDS, SPELLINGS, fixed_options
+from convcalc.model.options import Bool, Choice, Int, Number, Option, Pad, PerAxis, Scale
+from convcalc.outputs.schema import schema_json, spec_schema
+from convcalc.spec.parser import BOUNDS, CONSTRUCTS, DTYPE_BYTES, EXPECT_KEYS, NAME, TOP_KEYS, load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "schema" / "convcalc.schema.json"

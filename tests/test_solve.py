@@ -14,11 +14,11 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from convcalc.cli import main
-from convcalc.errors import SpecError
-from convcalc.evaluate import Report, evaluate
-from convcalc.solve import Progression, inverse, solve
-from convcalc.spec import Spec, load_spec
+from convcalc.commands.main import main
+from convcalc.base.errors import SpecError
+from convcalc.engine.evaluate import Report, evaluate
+from convcalc.engine.solve import Progression, inverse, solve
+from convcalc.spec.parser import Spec, load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 N = 70  # brute force up to this size

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from convcalc.docs import kinds_markdown
-from convcalc.errors import ExitCode
-from convcalc.evaluate import evaluate
-from convcalc.findings import check_text
-from convcalc.spec import load_spec
+from convcalc.outputs.kinds import kinds_markdown
+from convcalc.base.errors import ExitCode
+from convcalc.engine.evaluate import evaluate
+from convcalc.engine.check import check_text
+from convcalc.spec.parser import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.yaml"))

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from convcalc.cli import main
-from convcalc.evaluate import evaluate
-from convcalc.spec import load_spec
+from convcalc.commands.main import main
+from convcalc.engine.evaluate import evaluate
+from convcalc.spec.parser import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"

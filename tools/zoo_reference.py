@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 try:
-    from convcalc.errors import SpecError as SPEC_ERRORS
+    from convcalc.base.errors import SpecError as SPEC_ERRORS
 except ImportError:  # convcalc is then run as a command
     SPEC_ERRORS = RuntimeError  # type: ignore[misc,assignment]
 
@@ -207,8 +207,8 @@ def torch_figures(build: Callable[[], nn.Module], input_hwc: tuple[int, ...], de
 def convcalc_figures(spec: Path) -> tuple[Figures, tuple[int, ...], list[str]]:
     """convcalc's figures for ``spec``, its input shape, and the spec's failed expectations."""
     try:
-        from convcalc.evaluate import evaluate
-        from convcalc.spec import load_spec
+        from convcalc.engine.evaluate import evaluate
+        from convcalc.spec.parser import load_spec
     except ImportError:
         return _convcalc_subprocess(spec)
     report = evaluate(load_spec(spec.read_bytes()))

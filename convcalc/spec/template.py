@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .errors import Mark, SpecError
+from ..base.errors import Mark, SpecError
+from ..base.text import suggest
 from .loader import LList, LMap
 
 _REFERENCE = re.compile(r"\$(?:\{([^{}]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
@@ -113,7 +114,6 @@ def evaluate_expression(text: str, args: dict[str, Any]) -> int:
 
 
 def _hint(name: str, args: dict[str, Any]) -> str:
-    from .spec import suggest
 
     hint = suggest(name, args)
     return hint or (f" (arguments: {', '.join(args)})" if args else " (there are no block arguments here)")

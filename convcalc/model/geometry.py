@@ -264,8 +264,6 @@ def run_axis_op(op: AxisOp, axis: int, axis_name: str, size: int) -> tuple[int, 
         )
         return out, None
     if isinstance(op, Scale):
-        from .options import exact_scale
-
         exact = size * exact_scale(op.scale)
         used = math.floor(float(size) * float(op.scale))
         if used < 1:
@@ -289,3 +287,8 @@ def run_axis_op(op: AxisOp, axis: int, axis_name: str, size: int) -> tuple[int, 
             raise LayerError(f"{axis_name}: cannot crop {size} to {op.to}: crop to a size no larger than the input")
         return op.to, None
     return size * op.factor, None
+
+
+def exact_scale(value: float) -> Fraction:
+    """The scale as written: 1.4 is 7/5 exactly (PyTorch's double product is computed apart)."""
+    return Fraction(value) if isinstance(value, int) else Fraction(repr(value))

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml  # type: ignore[import-untyped,unused-ignore]
 
-from convcalc.errors import Mark, SpecError
+from ..base.errors import Mark, SpecError
 
 MAX_DEPTH = 64
 MAX_NODES = 100_000

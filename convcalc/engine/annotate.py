@@ -50,12 +50,12 @@ from typing import Any, NamedTuple
 
 import yaml  # type: ignore[import-untyped,unused-ignore]
 
-from .errors import ExitCode, SpecError
+from ..base.errors import ExitCode, SpecError
 from .evaluate import Row, Scope, Walk, evaluate
-from .files import STDIN, read_source, write_atomically
-from .loader import load
-from .shapes import Shape
-from .spec import Node, Spec, load_spec
+from ..commands.files import STDIN, read_source, write_atomically
+from ..spec.loader import load
+from ..model.geometry import Shape
+from ..spec.parser import Node, Spec, load_spec
 
 ARROW = "→"
 MARKER = f"# {ARROW} "
@@ -293,7 +293,7 @@ def run(specs: Sequence[str], check: bool = False, output: str | None = None, st
             path, data = read_source(spec)
             result = annotate_text(data)
         except SpecError as err:
-            click.echo(err.render(path), err=True)
+            click.echo(err.format(path), err=True)
             status = ExitCode.INVALID
             continue
         for line in result.skipped:
@@ -317,6 +317,6 @@ def run(specs: Sequence[str], check: bool = False, output: str | None = None, st
         try:
             write_atomically(target, encoded)
         except OSError as err:
-            click.echo(SpecError(f"cannot write the file: {err.strerror or err}").render(target), err=True)
+            click.echo(SpecError(f"cannot write the file: {err.strerror or err}").format(target), err=True)
             status = ExitCode.INVALID
     return int(status)

@@ -11,11 +11,11 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from . import humanize as h
-from .evaluate import Flag, Group, Report, Row
+from ..engine.evaluate import Flag, Group, Report, Row
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from .receptive import Fields, RowField
+    from ..engine.receptive import Fields, RowField
 
 SCHEMA_VERSION = 1
 
@@ -83,7 +83,7 @@ def row_document(r: Row, rf: RowField | None = None) -> dict[str, Any]:
     if r.inputs:
         doc["inputs"] = [list(s.dims) for s in r.inputs]
     if rf is not None:
-        from .receptive import axis_document
+        from ..engine.receptive import axis_document
 
         doc["rf"] = [axis_document(a) for a in rf.axes]
     return doc
@@ -92,7 +92,7 @@ def row_document(r: Row, rf: RowField | None = None) -> dict[str, Any]:
 def _fields(report: Report, rf: bool) -> Fields | None:
     if not rf:
         return None
-    from .receptive import receptive_fields
+    from ..engine.receptive import receptive_fields
 
     return receptive_fields(report)
 
@@ -197,7 +197,7 @@ def _delimited(report: Report, delimiter: str, rf: bool = False) -> str:
         writer.writerow(COLUMNS)
         writer.writerows(_cells(r) for r in report.rows)
     else:
-        from .receptive import csv_cells
+        from ..engine.receptive import csv_cells
 
         writer.writerow(COLUMNS + RF_COLUMNS)
         writer.writerows(_cells(r) + csv_cells(f) for r, f in zip(report.rows, fields.rows))
@@ -299,13 +299,13 @@ RF_LEGEND = (
 
 
 def rf_header(report: Report) -> str:
-    from .shapes import axis_names
+    from ..model.geometry import axis_names
 
     return f"RF ({'×'.join(axis_names(report.input.rank))})"
 
 
 def rf_text(field: RowField) -> str:
-    from .receptive import cell
+    from ..engine.receptive import cell
 
     return cell(field)
 

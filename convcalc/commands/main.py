@@ -13,11 +13,11 @@ from typing import Any
 
 import click
 
-from . import __version__
-from .errors import ExitCode, SpecError
+from ..base.version import __version__
+from ..base.errors import ExitCode, SpecError
 from .files import read_source
-from .findings import CHECK_FORMATS, FileResult, check_text, exit_code
-from .render import FORMATS, Terminal
+from ..engine.check import CHECK_FORMATS, FileResult, check_text, exit_code
+from ..outputs.report import FORMATS, Terminal
 
 SPEC_PATH = click.Path(allow_dash=True)  # a file name, so that the shell completes it; read by read_source
 NO_ARGS: type[click.UsageError] = getattr(
@@ -37,7 +37,7 @@ class DefaultGroup(click.Group):
 def _input_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is None:
         return None
-    from .spec import parse_shape
+    from ..spec.parser import parse_shape
 
     try:
         parse_shape(value, None, "--input")
@@ -124,14 +124,14 @@ def show(
     rf: bool = False,
 ) -> None:
     """Print the per-layer table of SPEC (a YAML file, or - for standard input)."""
-    from .api import evaluate, load_text
+    from ..api import evaluate, load_text
 
     path = spec
     try:
         path, text = read_source(spec)
         report = evaluate(load_text(text), input=input_, batch=batch)
     except SpecError as err:
-        click.echo(err.render(path), err=True)
+        click.echo(err.format(path), err=True)
         sys.exit(ExitCode.INVALID)
     term = terminal(color)._replace(depth=depth, rf=rf)
     click.echo(FORMATS[fmt](report, term), nl=False, color=term.color)
@@ -163,7 +163,7 @@ def check(specs: tuple[str, ...], fmt: str, strict: bool) -> None:
         try:
             path, text = read_source(spec)
         except SpecError as err:
-            from .findings import Finding
+            from ..engine.check import Finding
 
             results.append(FileResult(spec, ExitCode.INVALID, (Finding(spec, None, None, "error", err.message),)))
             continue
@@ -176,7 +176,7 @@ def check(specs: tuple[str, ...], fmt: str, strict: bool) -> None:
 @click.option("-f", "--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
 def kinds(fmt: str) -> None:
     """List every layer kind with its aliases and options."""
-    from .docs import kinds_markdown, kinds_text
+    from ..outputs.kinds import kinds_markdown, kinds_text
 
     click.echo(kinds_markdown() if fmt == "markdown" else kinds_text(), nl=False)
 
@@ -192,7 +192,7 @@ def annotate(specs: tuple[str, ...], check: bool, to_stdout: bool, output: str |
     Only those comments change; a second run changes nothing.  The file is rewritten atomically
     and never when the spec is invalid (exit 2).  - reads standard input and prints the result.
     """
-    from .annotate import run as run_annotate
+    from ..engine.annotate import run as run_annotate
 
     sys.exit(run_annotate(specs, check=check, output=output, stdout=to_stdout))
 
@@ -206,7 +206,7 @@ def export(spec: str, target: str, output: str | None) -> None:
 
     Every layer's output shape is a comment; an invalid spec is one error line and exit 2.
     """
-    from .export import run as run_export
+    from ..engine.export import run as run_export
 
     sys.exit(run_export(spec, target, output))
 
@@ -236,8 +236,8 @@ def solve(spec: str, output: str | None, at: str | None, input_: str | None, fmt
     exact: no flag at all (every size formula divides evenly)
     With --output: the inputs that give it exactly, and those that get there by flooring.
     """
-    from . import solve as solver
-    from .spec import load_spec, parse_shape
+    from ..engine import solve as solver
+    from ..spec.parser import load_spec, parse_shape
 
     path = spec
     try:
@@ -254,7 +254,7 @@ def solve(spec: str, output: str | None, at: str | None, input_: str | None, fmt
                 raise click.BadParameter(err.message, param_hint="--output") from None
             answer = solver.inverse(loaded, size, at)
     except SpecError as err:
-        click.echo(err.render(path), err=True)
+        click.echo(err.format(path), err=True)
         sys.exit(ExitCode.INVALID)
     if fmt == "json":
         import json
@@ -267,7 +267,7 @@ def solve(spec: str, output: str | None, at: str | None, input_: str | None, fmt
 @main.command()
 def schema() -> None:
     """Print the JSON Schema of the spec format, for editors and validators."""
-    from .schema import schema_json
+    from ..outputs.schema import schema_json
 
     click.echo(schema_json(), nl=False)
 

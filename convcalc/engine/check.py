@@ -11,9 +11,9 @@ import json
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
-from .errors import ExitCode, SpecError
+from ..base.errors import ExitCode, SpecError
 from .evaluate import evaluate
-from .spec import load_spec
+from ..spec.parser import load_spec
 
 
 class Finding(NamedTuple):

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any, NamedTuple, Protocol
 
-from .shapes import LayerError, axis_names
+from .geometry import LayerError, axis_names
 
 
 class OptionError(Exception):
@@ -240,8 +240,3 @@ def padding_pairs(value: Padding, rank: int) -> tuple[tuple[int, int], ...]:
     """Numeric padding as ``(before, after)`` per axis (``same``/``valid`` are resolved by the caller)."""
     assert not isinstance(value, str)
     return tuple(item if isinstance(item, tuple) else (item, item) for item in per_axis("padding", value, rank))
-
-
-def exact_scale(value: float) -> Fraction:
-    """The scale as written: 1.4 is 7/5 exactly (PyTorch's double product is computed apart)."""
-    return Fraction(value) if isinstance(value, int) else Fraction(repr(value))

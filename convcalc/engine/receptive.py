@@ -55,7 +55,7 @@ from fractions import Fraction
 from typing import Any, NamedTuple
 
 from .evaluate import Report
-from .shapes import AxisOp, Crop, Fixed, Scale, Shift, Times, Transposed, Window, axis_names, run_axis_op
+from ..model.geometry import AxisOp, exact_scale, Crop, Fixed, Scale, Shift, Times, Transposed, Window, axis_names, run_axis_op
 
 Hull = tuple[int, int] | None  # [lo, hi] on the input grid, None: depends on no input position
 
@@ -223,8 +223,7 @@ class Stage(NamedTuple):
             if upsample and options.get("align_corners") and self.size_out > 1:
                 return j * Fraction(self.size_in - 1, self.size_out - 1)
             if upsample and isinstance(op, Scale) and options["mode"] != "area":
-                from .options import exact_scale
-
+                
                 return j / exact_scale(op.scale)
             return j * Fraction(self.size_in, self.size_out)
         return j  # pad, crop

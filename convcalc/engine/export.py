@@ -31,11 +31,11 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-from . import __version__
+from ..base.version import __version__
 from .evaluate import Group, Report, Row, evaluate
-from .kinds import TorchModule
-from .shapes import Shape
-from .spec import Layer, Spec
+from ..model.kinds import TorchModule
+from ..model.geometry import Shape
+from ..spec.parser import Layer, Spec
 
 TARGETS = ("torch",)
 
@@ -497,9 +497,9 @@ def run(spec: str, target: str, output: str | None) -> int:
     """``convcalc export``: the exit code (an invalid spec: one error line on standard error, 2)."""
     import sys
 
-    from .errors import ExitCode, SpecError
-    from .files import read_source, write_atomically
-    from .spec import load_spec
+    from ..base.errors import ExitCode, SpecError
+    from ..commands.files import read_source, write_atomically
+    from ..spec.parser import load_spec
 
     if target not in TARGETS:
         print(f"convcalc: error: cannot export to {target!r}; choose from {', '.join(TARGETS)}", file=sys.stderr)
@@ -509,7 +509,7 @@ def run(spec: str, target: str, output: str | None) -> int:
         path, text = read_source(spec)
         code = export_torch(load_spec(text), source=path)
     except SpecError as err:
-        print(err.render(path), file=sys.stderr)
+        print(err.format(path), file=sys.stderr)
         return ExitCode.INVALID
     if output is None or output == "-":
         sys.stdout.flush()  # UTF-8 bytes whatever the locale: the file declares utf-8 on its first line

@@ -12,10 +12,12 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import NamedTuple
 
-from .errors import Mark, SpecError
-from .kinds import Outcome
-from .shapes import LayerError, Shape, axis_names, frac_text
-from .spec import (
+from ..base.errors import Mark, SpecError
+from ..base.text import suggest
+from ..model.kinds import Outcome
+from ..model.geometry import LayerError, Shape, axis_names, frac_text
+from ..spec.template import substitute
+from ..spec.parser import (
     DTYPE_BYTES,
     Branches,
     Call,
@@ -362,12 +364,7 @@ class Walk:
             return self.nodes(body, x, scope.child(path.rpartition(".")[2]))
         except SpecError as err:
             if err.mark is not None and err.mark != call.mark:
-                where = f"in block {block.name}, called at line {call.mark.line}"
-                if err.message.endswith(")") and "(in block " in err.message:  # nested: extend the chain
-                    message = f"{err.message[:-1]}; {where})"
-                else:
-                    message = f"{err.message} ({where})"
-                err = SpecError(message, err.mark)
+                err = err.within(block.name, call.mark.line)
             raise err from None
         finally:
             self.calls.pop()
@@ -378,8 +375,6 @@ class Walk:
         ``$in_channels`` is the channel count of the block's input unless the block declares an
         argument of that name.
         """
-        from .template import substitute
-
         values = {"in_channels": x.channels, **call.block.args, **call.args}
         key = (call.block.name, repr(sorted(values.items())))
         body = self.expansions.get(key)
@@ -437,7 +432,6 @@ class Walk:
     def skip(self, node: Skip, path: str, x: Shape, scope: Scope) -> Shape:
         found = self.lookup(node.target, scope)
         if found is None:
-            from .spec import suggest
 
             raise SpecError(
                 f"{node.op} with '{node.target}': no earlier layer has that name here or in an enclosing "

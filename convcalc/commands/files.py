@@ -12,7 +12,7 @@ import os
 import stat
 import sys
 
-from .errors import SpecError
+from ..base.errors import SpecError
 
 STDIN = "-"
 

@@ -13,10 +13,12 @@ import re
 from fractions import Fraction
 from typing import Any, NamedTuple
 
-from .errors import Mark, SpecError
-from .kinds import SPELLINGS, Kind, fixed_options
+from ..base.errors import Mark, SpecError
+from ..base.text import suggest
+from ..model.kinds import SPELLINGS, Kind, fixed_options
 from .loader import LList, LMap, load, mark_of
-from .options import Option, OptionError
+from .template import substitute
+from ..model.options import Option, OptionError
 
 FORMAT_VERSION = 1
 TOP_KEYS = ("convcalc", "name", "description", "input", "dtype", "batch", "blocks", "layers", "expect")
@@ -28,14 +30,6 @@ EXPECT_KEYS = ("output", *BOUNDS)
 SUFFIXES = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 _COUNT = re.compile(r"\s*([0-9][0-9_,]*(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)\s*([kKMGT]?)\s*\Z")
 _SHAPE_SPLIT = re.compile(r"\s*[x×X*,]\s*")
-
-
-def suggest(word: str, choices: Any) -> str:
-    """``; did you mean 'kernel'?`` or nothing (difflib is imported only on this error path)."""
-    import difflib
-
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 class Expect(NamedTuple):
@@ -457,7 +451,6 @@ def parse_blocks(value: Any, mark: Mark | None) -> dict[str, Block]:
 
 def parse_spec(data: Any) -> Spec:
     """Validate a loaded document and build the :class:`Spec`."""
-    from .template import substitute
 
     if data is None:
         raise SpecError("the spec is empty: it needs at least `input:` and `layers:`", Mark(1, 1))

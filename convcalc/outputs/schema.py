@@ -2,7 +2,7 @@
 
 ``convcalc schema`` prints :func:`schema_json`; ``schema/convcalc.schema.json`` is that output,
 committed for editors and validators (a test fails when it is stale).  Every kind, alias and
-option comes from :data:`convcalc.kinds.SPELLINGS` (each option's JSON Schema from its type's
+option comes from :data:`convcalc.model.kinds.SPELLINGS` (each option's JSON Schema from its type's
 ``schema()``); top-level keys, ``expect`` keys, dtypes, constructs and the name, shape and count
 patterns come from :mod:`convcalc.spec`.  No kind or option is listed here by hand.
 
@@ -28,9 +28,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .kinds import KINDS, SPELLINGS, Kind, fixed_options
-from .options import Option, OptionError
-from .spec import (
+from ..model.kinds import KINDS, SPELLINGS, Kind, fixed_options
+from ..model.options import Option, OptionError
+from ..spec.parser import (
     _COUNT,
     _SHAPE_SPLIT,
     BOUNDS,

@@ -21,11 +21,12 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import NamedTuple
 
-from .errors import SpecError
+from ..base.errors import SpecError
+from ..base.text import suggest
 from .evaluate import Report, Step, evaluate
-from .kinds import KINDS
-from .options import exact_scale
-from .shapes import (
+from ..model.kinds import KINDS
+from ..model.geometry import (
+    exact_scale,
     AxisOp,
     Crop,
     Fixed,
@@ -37,7 +38,7 @@ from .shapes import (
     axis_names,
     same_padding,
 )
-from .spec import Spec
+from ..spec.parser import Spec
 
 MAX_CLASSES = 200_000  # residue classes alive at once; past this the network is refused, not solved
 
@@ -498,7 +499,6 @@ def _row_number(report: Report, at: str | None) -> int:
     for number, row in enumerate(report.rows, 1):
         if row.name == at:
             return number
-    from .spec import suggest
 
     raise SpecError(f"no layer is named '{at}'{suggest(at, [r.name for r in report.rows])}")
 

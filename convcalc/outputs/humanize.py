@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .shapes import Shape
+from ..model.geometry import Shape
 
 
 def count(n: float) -> str:

@@ -27,7 +27,7 @@ from .options import (
     padding_pairs,
     per_axis,
 )
-from .shapes import (
+from .geometry import (
     AxisFlag,
     AxisOp,
     Fixed,
@@ -42,8 +42,8 @@ from .shapes import (
     same_padding,
     window_axis,
 )
-from .shapes import Crop as CropOp
-from .shapes import Scale as ScaleOp
+from .geometry import Crop as CropOp
+from .geometry import Scale as ScaleOp
 
 Opts = dict[str, Any]
 TorchModule = tuple[str, dict[str, Any]]  # a torch.nn class name and its keyword arguments

@@ -1,0 +1,3 @@
+"""Stage 0, shared by every stage: errors with a position, exit codes, and safe text.
+
+Imports nothing from the rest of convcalc."""
