@@ -44,15 +44,13 @@ from __future__ import annotations
 
 import math
 import re
-import sys
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import yaml  # type: ignore[import-untyped,unused-ignore]
 
-from ..base.errors import ExitCode, SpecError
+from ..base.errors import SpecError
 from .evaluate import Row, Scope, Walk, evaluate
-from ..commands.files import STDIN, read_source, write_atomically
 from ..spec.loader import load
 from ..model.geometry import Shape
 from ..spec.parser import Node, Spec, load_spec
@@ -265,58 +263,3 @@ def _verify(before: str, after: str, notes: dict[int, str]) -> None:
         same, problem = False, f"the annotated YAML would not load ({err.message})"
     if not same:
         raise SpecError(f"cannot annotate this spec: {problem}; nothing was written (please report this)")
-
-
-# --- files ----------------------------------------------------------------------------------
-
-
-def run(specs: Sequence[str], check: bool = False, output: str | None = None, stdout: bool = False) -> int:
-    """The ``annotate`` command: the exit code; usage mistakes raise click.UsageError."""
-    import click
-
-    if stdout:
-        if output not in (None, STDIN):
-            raise click.UsageError("--stdout and -o FILE contradict each other: give one")
-        output = STDIN
-    if output is not None and check:
-        raise click.UsageError("--check writes nothing: drop --stdout / -o")
-    if output is not None and len(specs) > 1:
-        raise click.UsageError("--stdout / -o take a single SPEC")
-    if not check and STDIN in specs and len(specs) > 1:
-        raise click.UsageError("- (standard input) is annotated to standard output: give it alone")
-    status = ExitCode.OK
-    for spec in specs:
-        path = spec
-        try:
-            if any(name.lower().endswith(".json") for name in (spec, output or "")):
-                raise SpecError("JSON has no comments: annotate writes YAML comments, so give it a YAML spec")
-            path, data = read_source(spec)
-            result = annotate_text(data)
-        except SpecError as err:
-            click.echo(err.format(path), err=True)
-            status = ExitCode.INVALID
-            continue
-        for line in result.skipped:
-            click.echo(f"{path}:{line}: note: not annotated: a value continues past the end of this line", err=True)
-        if check:
-            for c in result.changes:
-                found = f", found '{c.found}'" if c.found is not None else " (missing)"
-                click.echo(f"{path}:{c.line}: expected '{c.expected}'{found}")
-            if result.changes:
-                status = max(status, ExitCode.PROBLEMS)
-            continue
-        encoded = result.text.encode("utf-8")
-        if output == STDIN or (output is None and spec == STDIN):
-            sys.stdout.flush()
-            sys.stdout.buffer.write(encoded)
-            sys.stdout.buffer.flush()
-            continue
-        target = output if output is not None else spec
-        if output is None and not result.changes:
-            continue  # already current: leave the file (and its modification time) alone
-        try:
-            write_atomically(target, encoded)
-        except OSError as err:
-            click.echo(SpecError(f"cannot write the file: {err.strerror or err}").format(target), err=True)
-            status = ExitCode.INVALID
-    return int(status)

@@ -37,7 +37,6 @@ from ..model.kinds import TorchModule
 from ..model.geometry import Shape
 from ..spec.parser import Layer, Spec
 
-TARGETS = ("torch",)
 
 # Attributes of nn.Module and nn.ModuleDict (torch 2.x) that a submodule's key must not shadow;
 # keys starting with "_" are escaped too, since torch keeps its internals there.  An escaped key
@@ -491,34 +490,3 @@ def export_torch(spec: Spec, source: str | None = None) -> str:
         *main,
     ]
     return "\n".join(lines) + "\n"
-
-
-def run(spec: str, target: str, output: str | None) -> int:
-    """``convcalc export``: the exit code (an invalid spec: one error line on standard error, 2)."""
-    import sys
-
-    from ..base.errors import ExitCode, SpecError
-    from ..commands.files import read_source, write_atomically
-    from ..spec.parser import load_spec
-
-    if target not in TARGETS:
-        print(f"convcalc: error: cannot export to {target!r}; choose from {', '.join(TARGETS)}", file=sys.stderr)
-        return ExitCode.INVALID
-    path = spec
-    try:
-        path, text = read_source(spec)
-        code = export_torch(load_spec(text), source=path)
-    except SpecError as err:
-        print(err.format(path), file=sys.stderr)
-        return ExitCode.INVALID
-    if output is None or output == "-":
-        sys.stdout.flush()  # UTF-8 bytes whatever the locale: the file declares utf-8 on its first line
-        sys.stdout.buffer.write(code.encode("utf-8"))
-        sys.stdout.buffer.flush()
-        return ExitCode.OK
-    try:
-        write_atomically(output, code.encode("utf-8"))
-    except OSError as err:
-        print(f"convcalc: error: cannot write {output}: {err.strerror or err}", file=sys.stderr)
-        return ExitCode.INVALID
-    return ExitCode.OK

@@ -55,7 +55,7 @@ from fractions import Fraction
 from typing import Any, NamedTuple
 
 from .evaluate import Report
-from ..model.geometry import AxisOp, exact_scale, Crop, Fixed, Scale, Shift, Times, Transposed, Window, axis_names, run_axis_op
+from ..model.geometry import AxisOp, exact_scale, frac_text, Crop, Fixed, Scale, Shift, Times, Transposed, Window, axis_names, run_axis_op
 
 Hull = tuple[int, int] | None  # [lo, hi] on the input grid, None: depends on no input position
 
@@ -405,18 +405,6 @@ class _Axis:
         return [track.at(p) for p in range(_size(self.report, number, self.axis))]
 
 
-def _half(value: Fraction) -> str:
-    """A start (a whole or a half) as a decimal: ``-0.5``, ``3``."""
-    if value.denominator == 1:
-        return str(value.numerator)
-    return f"{float(value):g}" if value.denominator in (2, 4, 8) else frac(value)
-
-
-def frac(value: Fraction) -> str:
-    """A reduced fraction: ``32``, ``1/2``."""
-    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
-
-
 def _jumps(report: Report, plans: Sequence[_Plan | None]) -> tuple[list[Fraction | None], list[tuple[Fraction, ...]]]:
     """Each tensor's effective stride on the input grid (row 0: 1), and notes on joins that disagree."""
     jumps: list[Fraction | None] = [Fraction(1) if _spatial(report, 0) else None]
@@ -475,7 +463,7 @@ def receptive_fields(report: Report, double: bool | None = None) -> Fields:
                 )
             )
             if disagree[number]:
-                listed = " vs ".join(frac(j) for j in disagree[number])
+                listed = " vs ".join(frac_text(j) for j in disagree[number])
                 notes.append(
                     f"{row.name}: the joined branches' jumps differ on {names[axis]} ({listed}); "
                     f"the field is their union, the jump shown the first's"
@@ -502,48 +490,4 @@ def positions(report: Report, number: int, axis: int, clip: bool = False, double
     return walk.positions(number)
 
 
-def cell(field: RowField) -> str:
-    """The table's text: ``427×427 /32``; ``5–6×5–6 /(1/4)``; ``0–3 /(1/2) ∅``; a flat row ``all``."""
-    if not field.axes:
-        return ""
-    if field.axes[0].flat:
-        return "all"
-    sizes = "×".join(str(a.max) if a.min == a.max else f"{a.min}–{a.max}" for a in field.axes)
-    shown = [(frac(a.jump) if a.jump is not None else "?") for a in field.axes]
-    shown = [f"({j})" if "/" in j else j for j in shown]  # /(1/2), not /1/2
-    jump = shown[0] if len(set(shown)) == 1 else "×".join(shown)
-    mark = " ∅" if any(a.empty for a in field.axes) else ""
-    return f"{sizes} /{jump}{mark}"
-
-
-def csv_cells(field: RowField) -> list[str]:
-    """``rf_min``, ``rf_max``, ``jump``, ``start``: one value per axis, joined by x (``427x427``)."""
-
-    def join(values: Iterable[object]) -> str:
-        return "x".join("" if v is None else str(v) for v in values)
-
-    return [
-        join(a.min for a in field.axes),
-        join(a.max for a in field.axes),
-        join(None if a.jump is None else frac(a.jump) for a in field.axes),
-        join(None if a.start is None else _half(a.start) for a in field.axes),
-    ]
-
-
-def axis_document(field: AxisField) -> dict[str, Any]:
-    """One axis in JSON: ``{"axis": "H", "min": 427, "max": 427, "jump": "32", "start": "-0.5", ...}``."""
-    doc: dict[str, Any] = {
-        "axis": field.axis,
-        "min": field.min,
-        "max": field.max,
-        "jump": None if field.jump is None else frac(field.jump),
-        "start": None if field.start is None else _half(field.start),
-        "empty": field.empty,
-        "flat": field.flat,
-    }
-    if field.jumps:
-        doc["jumps"] = [frac(j) for j in field.jumps]
-    return doc
-
-
-__all__ = ["AxisField", "Fields", "RowField", "axis_document", "cell", "csv_cells", "positions", "receptive_fields"]
+__all__ = ["AxisField", "Fields", "RowField", "positions", "receptive_fields"]

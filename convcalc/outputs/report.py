@@ -30,20 +30,6 @@ class Terminal(NamedTuple):
     rf: bool = False  # add each row's receptive field (show --rf)
 
 
-Renderer = Callable[[Report, Terminal], str]
-FORMATS: dict[str, Renderer] = {}
-
-
-def renderer(name: str) -> Callable[[Renderer], Renderer]:
-    def add(fn: Renderer) -> Renderer:
-        if name in FORMATS:
-            raise ValueError(f"output format {name!r} is defined twice")
-        FORMATS[name] = fn
-        return fn
-
-    return add
-
-
 # --- the JSON document (the format page's contract; keys may be added, never renamed) ------
 
 
@@ -83,7 +69,7 @@ def row_document(r: Row, rf: RowField | None = None) -> dict[str, Any]:
     if r.inputs:
         doc["inputs"] = [list(s.dims) for s in r.inputs]
     if rf is not None:
-        from ..engine.receptive import axis_document
+        from .receptive import axis_document
 
         doc["rf"] = [axis_document(a) for a in rf.axes]
     return doc
@@ -151,8 +137,7 @@ def json_lines(document: dict[str, Any]) -> str:
     return "{\n" + ",\n".join(parts) + "\n}\n"
 
 
-@renderer("json")
-def render_json(report: Report, term: Terminal) -> str:
+def write_json(report: Report, term: Terminal) -> str:
     return json_lines(report_document(report, term.rf))
 
 
@@ -197,20 +182,18 @@ def _delimited(report: Report, delimiter: str, rf: bool = False) -> str:
         writer.writerow(COLUMNS)
         writer.writerows(_cells(r) for r in report.rows)
     else:
-        from ..engine.receptive import csv_cells
+        from .receptive import csv_cells
 
         writer.writerow(COLUMNS + RF_COLUMNS)
         writer.writerows(_cells(r) + csv_cells(f) for r, f in zip(report.rows, fields.rows))
     return out.getvalue()
 
 
-@renderer("csv")
-def render_csv(report: Report, term: Terminal) -> str:
+def write_csv(report: Report, term: Terminal) -> str:
     return _delimited(report, ",", term.rf)
 
 
-@renderer("tsv")
-def render_tsv(report: Report, term: Terminal) -> str:
+def write_tsv(report: Report, term: Terminal) -> str:
     return _delimited(report, "\t", term.rf)
 
 
@@ -264,8 +247,7 @@ def totals_lines(report: Report, exact: bool) -> list[tuple[str, str]]:
     ]
 
 
-@renderer("markdown")
-def render_markdown(report: Report, term: Terminal) -> str:
+def write_markdown(report: Report, term: Terminal) -> str:
     marker = _marker(report)
     lines = []
     if report.name:
@@ -305,7 +287,7 @@ def rf_header(report: Report) -> str:
 
 
 def rf_text(field: RowField) -> str:
-    from ..engine.receptive import cell
+    from .receptive import cell
 
     return cell(field)
 
@@ -338,8 +320,7 @@ TABLE_COLUMNS = (  # header, right-aligned
 )
 
 
-@renderer("table")
-def render_table(report: Report, term: Terminal) -> str:
+def write_table(report: Report, term: Terminal) -> str:
     """The terminal table, laid out here and styled with rich.
 
     rich's own Table measures every cell several times (about 0.4 ms a row); a network of a few

@@ -1,0 +1,42 @@
+"""``convcalc check SPEC...``: a linter for CI; findings and a summary on standard output."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+
+from ..base.errors import ExitCode
+from ..engine.check import FileResult, Finding, check_text, exit_code
+from ..outputs.formats import writer
+from .common import SPEC_PATH, Invalid, format_option, read
+
+
+def run(specs: Sequence[str], fmt: str = "text", strict: bool = False) -> int:
+    """Every file's findings (an unreadable file is one error finding), then the exit code."""
+    results: list[FileResult] = []
+    for spec in specs:
+        try:
+            path, text = read(spec)
+        except Invalid as err:
+            finding = Finding(err.path, None, None, "error", err.error.message)
+            results.append(FileResult(err.path, ExitCode.INVALID, (finding,)))
+            continue
+        results.append(check_text(path, text, strict))
+    click.echo(writer(fmt, "check")(results), nl=False)
+    return int(exit_code(results))
+
+
+@click.command()
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC...", type=SPEC_PATH)
+@format_option("check", "text", "text (path:line:col: severity: message), json, or github (workflow annotations).")
+@click.option("--strict", is_flag=True, help="Also fail on info flags (every non-integer size).")
+def check(specs: tuple[str, ...], fmt: str, strict: bool) -> None:
+    """Check spec files for CI: validate, evaluate, verify every expect.
+
+    Prints one finding per line and a summary, all on standard output.  Exit 0 when every file
+    is clean, 1 when a file has an unaccepted warning flag (any flag with --strict) or a failed
+    expect, 2 when a file is invalid.
+    """
+    sys.exit(run(specs, fmt, strict))

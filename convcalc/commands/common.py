@@ -1,0 +1,110 @@
+"""What every command shares: the spec argument, ``--input``, ``--format``, and read-or-fail.
+
+A command's ``run`` reads its specs through :func:`read` or :func:`load` and evaluates inside
+:func:`about`; a :class:`~convcalc.base.errors.SpecError` raised there becomes
+:class:`Invalid`, which :func:`returns_exit_code` prints as one ``path:line:col: error:`` line
+on standard error and turns into the error's exit code.  That is the only place a spec error is
+printed.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
+
+from ..base.errors import SpecError
+from ..outputs.formats import choices
+from .files import read_source
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..spec.parser import Spec
+
+SPEC_PATH = click.Path(allow_dash=True)  # a file name, so that the shell completes it; read by read_source
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Invalid(Exception):
+    """A spec error in the file shown as ``path``."""
+
+    def __init__(self, path: str, error: SpecError) -> None:
+        super().__init__(error.message)
+        self.path = path
+        self.error = error
+
+    def show(self) -> int:
+        click.echo(self.error.format(self.path), err=True)
+        return int(self.error.exit_code)
+
+
+@contextmanager
+def about(path: str) -> Iterator[None]:
+    """Inside, a SpecError is about the file ``path``: it leaves as :class:`Invalid`."""
+    try:
+        yield
+    except SpecError as err:
+        raise Invalid(path, err) from None
+
+
+def read(arg: str) -> tuple[str, bytes]:
+    """The spec's display name and bytes (``-`` is standard input), or :class:`Invalid`."""
+    with about(arg):
+        return read_source(arg)
+
+
+def load(arg: str) -> tuple[str, Spec]:
+    """The spec's display name and validated spec, or :class:`Invalid`."""
+    from ..spec.parser import load_spec  # start-up: --help and --version never parse a spec
+
+    path, data = read(arg)
+    with about(path):
+        return path, load_spec(data)
+
+
+def returns_exit_code(run: F) -> F:
+    """Wrap a command's ``run``: an :class:`Invalid` is printed and becomes its exit code."""
+
+    @functools.wraps(run)
+    def wrapper(*args: Any, **kwargs: Any) -> int:
+        try:
+            return int(run(*args, **kwargs))
+        except Invalid as err:
+            return err.show()
+
+    return wrapper  # type: ignore[return-value]
+
+
+def check_shape(value: str | None, flag: str) -> str | None:
+    """Validate a SHAPE option now, so that a typo is a usage error naming the option."""
+    if value is None:
+        return None
+    from ..spec.parser import parse_shape
+
+    try:
+        parse_shape(value, None, flag)
+    except SpecError as err:
+        raise click.BadParameter(err.message) from None
+    return value
+
+
+def input_option(help: str) -> Callable[[F], F]:
+    return click.option(
+        "--input", "input_", metavar="SHAPE", callback=lambda ctx, param, value: check_shape(value, "--input"), help=help
+    )
+
+
+def format_option(command: str, default: str, help: str | None = None) -> Callable[[F], F]:
+    """``-f/--format``, its choices being the registry's formats that ``command`` writes."""
+    return click.option(
+        "-f",
+        "--format",
+        "fmt",
+        type=click.Choice(choices(command)),
+        default=default,
+        show_default=True,
+        help=help,
+    )

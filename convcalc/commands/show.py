@@ -1,0 +1,93 @@
+"""``convcalc show SPEC`` (also plain ``convcalc SPEC``): the per-layer table or a document.
+
+The document goes to standard output, every error to standard error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from ..base.errors import ExitCode
+from ..outputs.formats import writer
+from ..outputs.report import Terminal
+from .common import SPEC_PATH, about, format_option, input_option, read, returns_exit_code
+
+
+def terminal(color: str) -> Terminal:
+    """What standard output is: a terminal (its width), coloured or not (``--color``, NO_COLOR)."""
+    is_tty = sys.stdout.isatty()
+    wants = {"always": True, "never": False}.get(color, is_tty and not os.environ.get("NO_COLOR"))
+    width = None
+    if is_tty:
+        import shutil
+
+        width = shutil.get_terminal_size().columns
+    return Terminal(is_tty=is_tty or color == "always", color=wants, width=width)
+
+
+@returns_exit_code
+def run(
+    spec: str,
+    input: str | None = None,
+    batch: int | None = None,
+    fmt: str = "table",
+    strict: bool = False,
+    depth: int | None = None,
+    color: str = "auto",
+    rf: bool = False,
+) -> int:
+    from ..api import evaluate, load_text  # start-up: --help and --version never evaluate
+
+    path, text = read(spec)
+    with about(path):
+        report = evaluate(load_text(text), input=input, batch=batch)
+    term = terminal(color)._replace(depth=depth, rf=rf)
+    click.echo(writer(fmt, "show")(report, term), nl=False, color=term.color)
+    failed = strict and (report.failing_flags(strict=True) or report.failures)
+    return ExitCode.PROBLEMS if failed else ExitCode.OK
+
+
+@click.command()
+@click.argument("spec", metavar="SPEC", type=SPEC_PATH)
+@input_option("Evaluate for this input instead of the spec's: 256x256x3 (H×W×C), 100x16 (L×C), 16x112x112x3.")
+@click.option("--batch", type=click.IntRange(min=1), help="Batch size (MACs, FLOPs and activation memory scale).")
+@format_option(
+    "show",
+    "table",
+    "Output format: a terminal table; json/csv/tsv with exact integers; markdown with grouped integers.",
+)
+@click.option("--strict", is_flag=True, help="Exit 1 when any layer is flagged (info too) or an expect fails.")
+@click.option(
+    "--depth",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Table: fold blocks, repeats and branches nested N deep into one row with summed figures.",
+)
+@click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour in the table; auto means only on a terminal and when NO_COLOR is not set.",
+)
+@click.option(
+    "--rf",
+    is_flag=True,
+    help="Add each layer's receptive field per axis: size (min–max over positions), jump and start "
+    "(a table column; rf in JSON; rf_min/rf_max/jump/start columns in CSV/TSV).",
+)
+def show(
+    spec: str,
+    input_: str | None,
+    batch: int | None,
+    fmt: str,
+    strict: bool,
+    depth: int | None,
+    color: str,
+    rf: bool = False,
+) -> None:
+    """Print the per-layer table of SPEC (a YAML file, or - for standard input)."""
+    sys.exit(run(spec, input_, batch, fmt, strict, depth, color, rf))

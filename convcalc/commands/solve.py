@@ -1,0 +1,53 @@
+"""``convcalc solve SPEC``: which input sizes a network accepts, or which give an output."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..base.errors import ExitCode, SpecError
+from ..outputs.formats import writer
+from .common import SPEC_PATH, about, format_option, input_option, load, returns_exit_code
+
+
+@returns_exit_code
+def run(spec: str, output: str | None = None, at: str | None = None, input: str | None = None, fmt: str = "text") -> int:
+    from ..engine import solve as solver  # start-up: only this command needs the solver
+    from ..spec.parser import parse_shape
+
+    path, loaded = load(spec)
+    if output is None and at is not None:
+        raise click.UsageError("--at needs --output")
+    size = None
+    if output is not None:
+        try:
+            size = parse_shape(output, None, "--output")
+        except SpecError as err:
+            raise click.BadParameter(err.message, param_hint="--output") from None
+    with about(path):
+        answer = solver.solve(loaded, input) if size is None else solver.inverse(loaded, size, at)
+    click.echo(writer(fmt, "solve")(answer), nl=False)
+    return ExitCode.OK
+
+
+@click.command()
+@click.argument("spec", metavar="SPEC", type=SPEC_PATH)
+@click.option(
+    "--output",
+    "output",
+    metavar="SIZE",
+    help="Solve backwards: the input sizes that give this output size (7x7; a length at a flatten).",
+)
+@click.option("--at", "at", metavar="LAYER", help="With --output: the layer (path name) that must give it.")
+@input_option("Solve around this input instead of the spec's (its rank and channels count).")
+@format_option("solve", "text")
+def solve(spec: str, output: str | None, at: str | None, input_: str | None, fmt: str) -> None:
+    """Which input sizes SPEC accepts, per spatial axis; or, with --output, which give that output.
+
+    \b
+    clean: no warning flag anywhere (no input data cut off) and every join matches
+    exact: no flag at all (every size formula divides evenly)
+    With --output: the inputs that give it exactly, and those that get there by flooring.
+    """
+    sys.exit(run(spec, output, at, input_, fmt))

@@ -1,0 +1,64 @@
+"""Every output format convcalc writes, in one registry that the commands share.
+
+A format is a name, a line of help, and its writer for each command that offers it (a function
+of :mod:`convcalc.outputs` named ``module:function``, imported only when that format is asked
+for, so that ``-f json`` never loads rich).  A command's ``--format`` choices are the formats
+that have a writer for it, in this file's order; adding a format, or a format to a command,
+touches this file and the writer alone.  Every writer returns text and prints nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from importlib import import_module
+from typing import Any, NamedTuple
+
+
+class Format(NamedTuple):
+    name: str
+    help: str
+    writers: Mapping[str, str]  # command → "module:function" in convcalc.outputs
+
+
+def _register(*formats: Format) -> dict[str, Format]:
+    registry: dict[str, Format] = {}
+    for f in formats:
+        if f.name in registry:
+            raise ValueError(f"output format {f.name!r} is defined twice")
+        registry[f.name] = f
+    return registry
+
+
+FORMATS = _register(
+    Format(
+        "text",
+        "lines for people and editors: path:line:col findings, solve's sets, the kinds listing",
+        {"check": "check:write_text", "solve": "solve:write_text", "kinds": "kinds:kinds_text"},
+    ),
+    Format("github", "GitHub Actions workflow commands (::error file=…)", {"check": "check:write_github"}),
+    Format(
+        "json",
+        "one JSON document with exact integers, for scripts",
+        {"show": "report:write_json", "check": "check:write_json", "solve": "solve:write_json"},
+    ),
+    Format("csv", "one row per layer, exact integers", {"show": "report:write_csv"}),
+    Format("tsv", "one row per layer, tab-separated, exact integers", {"show": "report:write_tsv"}),
+    Format(
+        "markdown",
+        "a table for a README or a pull request, with grouped integers",
+        {"show": "report:write_markdown", "kinds": "kinds:kinds_markdown"},
+    ),
+    Format("table", "the per-layer table for a terminal", {"show": "report:write_table"}),
+)
+
+
+def choices(command: str) -> list[str]:
+    """The formats that ``command`` can write, in the registry's order."""
+    return [name for name, f in FORMATS.items() if command in f.writers]
+
+
+def writer(name: str, command: str) -> Callable[..., str]:
+    """The function that writes format ``name`` for ``command`` (KeyError if it has none)."""
+    module, _, function = FORMATS[name].writers[command].partition(":")
+    found: Any = getattr(import_module(f"{__package__}.{module}"), function)
+    return found  # type: ignore[no-any-return]
