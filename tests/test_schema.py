@@ -376,6 +376,13 @@ def valid_layers(draw: st.DrawFn) -> Any:
     return draw(st.sampled_from([spelling, {spelling: None}, {spelling: {}}]))
 
 
+@pytest.mark.parametrize("kind", ["leaky_relu", "conv_transpose", "dense", "pool", "dropout"])
+def test_a_kind_with_null_options_is_accepted_when_nothing_is_required(kind: str) -> None:
+    # `- leaky_relu:` (options null): found by hypothesis; "give only one alias" rules held for null
+    spec = layer({kind: None})
+    assert parses(spec) == accepted(spec), errors(spec)
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(valid_layers())
 def test_random_valid_layers_are_accepted(item: Any) -> None:

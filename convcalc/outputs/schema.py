@@ -172,7 +172,7 @@ def option_schema(option: Option, spelling: str, value: str) -> Schema:
 
 def _example(spelling: str) -> tuple[str, Any]:
     """The kind's example as text and as data, in this spelling when its options allow."""
-    import yaml  # type: ignore[import-untyped,unused-ignore]
+    import yaml  # type: ignore[import-untyped,unused-ignore]  # start-up: only the schema parses examples
 
     kind, preset = SPELLINGS[spelling]
     data = yaml.safe_load(kind.example)
@@ -240,7 +240,8 @@ def kind_schema(spelling: str, values: dict[str, Schema]) -> Schema:
             rules.append({"if": {"not": given}, "then": {"required": [opt.name]}})
     for opt in accepted:  # two spellings of one option are an error (draft 7's keywords, for editors)
         names = (opt.name, *opt.aliases)
-        rules += [{"not": {"required": [a, b]}} for i, a in enumerate(names) for b in names[i + 1 :]]
+        # (typed: `required` holds vacuously for `- leaky_relu:` with no options, which is null)
+        rules += [{"not": {"type": "object", "required": [a, b]}} for i, a in enumerate(names) for b in names[i + 1 :]]
     if rules:
         schema["allOf"] = rules
     example = _example(spelling)[1]
