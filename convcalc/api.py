@@ -30,14 +30,14 @@ _NOWHERE: Mark | None = None
 def _nowhere() -> Mark:
     global _NOWHERE
     if _NOWHERE is None:
-        from .base.errors import Mark
+        from .base.errors import Mark  # start-up: loaded on first call (module docstring)
 
         _NOWHERE = Mark(1, 1)
     return _NOWHERE
 
 
 def _read(path: str | os.PathLike[str]) -> bytes:
-    from .base.errors import SpecError
+    from .base.errors import SpecError  # start-up: loaded on first call (module docstring)
 
     try:
         with open(path, "rb") as f:
@@ -66,7 +66,7 @@ def load_text(text: str | bytes) -> Spec:
     >>> load_text("input: 28x28x1\\nlayers: [flatten, {dense: {out: 10}}]").input
     (28, 28, 1)
     """
-    from .spec.parser import load_spec
+    from .spec.parser import load_spec  # start-up: loaded on first call (module docstring)
 
     return load_spec(text)
 
@@ -81,7 +81,7 @@ def load_dict(data: Mapping[str, Any]) -> Spec:
     >>> load_dict({"input": [28, 28, 1], "layers": ["flatten", {"dense": {"out": 10}}]}).input
     (28, 28, 1)
     """
-    from .base.errors import SpecError
+    from .base.errors import SpecError  # start-up: loaded on first call (module docstring)
     from .spec.parser import parse_spec
 
     try:
@@ -92,9 +92,9 @@ def load_dict(data: Mapping[str, Any]) -> Spec:
 
 def _located(value: Any, depth: int) -> Any:
     """Python data as the YAML loader's LMap/LList, every position the same placeholder."""
-    from collections.abc import Mapping
+    from collections.abc import Mapping  # start-up: loaded on first call (module docstring)
 
-    from .base.errors import SpecError
+    from .base.errors import SpecError  # start-up: loaded on first call (module docstring)
     from .spec.loader import MAX_DEPTH, LList, LMap
 
     if isinstance(value, (Mapping, list, tuple)) and depth >= MAX_DEPTH:
@@ -117,7 +117,7 @@ def _located(value: Any, depth: int) -> Any:
 
 
 def _unlocated(err: Exception) -> Exception:
-    from .base.errors import SpecError
+    from .base.errors import SpecError  # start-up: loaded on first call (module docstring)
 
     if isinstance(err, SpecError) and _NOWHERE is not None and err.mark is _NOWHERE:
         return SpecError(err.message)
@@ -133,7 +133,7 @@ def load(source: Source) -> Spec:
     - a ``str`` is YAML text when it has a line break or a ``": "`` (every spec has one: ``input:
       …``), otherwise a path.  Use :func:`load_path` or :func:`load_text` to say which.
     """
-    from collections.abc import Mapping
+    from collections.abc import Mapping  # start-up: loaded on first call (module docstring)
 
     if isinstance(source, os.PathLike):
         return load_path(source)
@@ -153,7 +153,7 @@ def evaluate(spec: Spec | Source, input: Sequence[int] | str | None = None, batc
     ``(256, 256, 3)``) and ``batch`` override the spec's own.  An impossible shape raises
     :class:`SpecError` at the layer's position; flags and failed expects are in the report.
     """
-    from .base.errors import SpecError
+    from .base.errors import SpecError  # start-up: loaded on first call (module docstring)
     from .engine.evaluate import evaluate as walk
     from .spec.parser import Spec
 
@@ -167,7 +167,7 @@ def evaluate(spec: Spec | Source, input: Sequence[int] | str | None = None, batc
 
 def report_dict(report: Report) -> dict[str, Any]:
     """The report as the JSON document of ``convcalc show --format json`` (``schema_version`` 1)."""
-    from .outputs.report import report_document
+    from .outputs.report import report_document  # start-up: loaded on first call (module docstring)
 
     return report_document(report)
 
@@ -179,14 +179,14 @@ def check_text(text: str | bytes, path: str = "<text>", *, strict: bool = False)
     ``result.status`` is 0 (clean), 1 (an unaccepted warning flag, any flag with ``strict``,
     or a failed expect) or 2; ``result.findings`` are ``(path, line, col, severity, message)``.
     """
-    from .engine.check import check_text as check_one
+    from .engine.check import check_text as check_one  # start-up: loaded on first call (module docstring)
 
     return check_one(path, text, strict)
 
 
 def check_path(path: str | os.PathLike[str], *, strict: bool = False) -> FileResult:
     """What ``convcalc check PATH`` finds; a file that cannot be read is an invalid result."""
-    from .base.errors import ExitCode, SpecError
+    from .base.errors import ExitCode, SpecError  # start-up: loaded on first call (module docstring)
     from .engine.check import FileResult, Finding
 
     name = os.fspath(path)

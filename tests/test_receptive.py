@@ -330,10 +330,10 @@ def torch_model(report: Report) -> Any:
                 have = tuple(xs[k].shape[2:])
                 if have == want.spatial:
                     continue
-                if step.fit == "crop" and k == 1:
+                if step.fit is not None and step.fit.name == "crop" and k == 1:
                     cut = tuple(slice((n - t) // 2, (n - t) // 2 + t) for n, t in zip(have, want.spatial))
                     xs[k] = xs[k][(slice(None), slice(None), *cut)]
-                elif step.fit == "pad" and k == 0:
+                elif step.fit is not None and step.fit.name == "pad" and k == 0:
                     pads: list[int] = []
                     for n, t in reversed(list(zip(want.spatial, have))):
                         pads += [(n - t) // 2, (n - t) - (n - t) // 2]

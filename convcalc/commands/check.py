@@ -8,13 +8,14 @@ from collections.abc import Sequence
 import click
 
 from ..base.errors import ExitCode
-from ..engine.check import FileResult, Finding, check_text, exit_code
 from ..outputs.formats import writer
 from .common import SPEC_PATH, Invalid, format_option, read
 
 
 def run(specs: Sequence[str], fmt: str = "text", strict: bool = False) -> int:
     """Every file's findings (an unreadable file is one error finding), then the exit code."""
+    from ..engine.check import FileResult, Finding, check_text, exit_code  # start-up: not for --help
+
     results: list[FileResult] = []
     for spec in specs:
         try:

@@ -82,7 +82,7 @@ def check_shape(value: str | None, flag: str) -> str | None:
     """Validate a SHAPE option now, so that a typo is a usage error naming the option."""
     if value is None:
         return None
-    from ..spec.parser import parse_shape
+    from ..spec.parser import parse_shape  # start-up: only when the option is given
 
     try:
         parse_shape(value, None, flag)

@@ -11,8 +11,7 @@ import sys
 import click
 
 from ..base.errors import ExitCode
-from ..outputs.formats import writer
-from ..outputs.report import Terminal
+from ..outputs.formats import Terminal, writer
 from .common import SPEC_PATH, about, format_option, input_option, read, returns_exit_code
 
 
@@ -22,7 +21,7 @@ def terminal(color: str) -> Terminal:
     wants = {"always": True, "never": False}.get(color, is_tty and not os.environ.get("NO_COLOR"))
     width = None
     if is_tty:
-        import shutil
+        import shutil  # start-up: only a terminal has a width
 
         width = shutil.get_terminal_size().columns
     return Terminal(is_tty=is_tty or color == "always", color=wants, width=width)
@@ -39,11 +38,12 @@ def run(
     color: str = "auto",
     rf: bool = False,
 ) -> int:
-    from ..api import evaluate, load_text  # start-up: --help and --version never evaluate
+    from ..engine.evaluate import evaluate  # start-up: --help and --version never evaluate
+    from ..spec.parser import load_spec
 
     path, text = read(spec)
     with about(path):
-        report = evaluate(load_text(text), input=input, batch=batch)
+        report = evaluate(load_spec(text), input=input, batch=batch)
     term = terminal(color)._replace(depth=depth, rf=rf)
     click.echo(writer(fmt, "show")(report, term), nl=False, color=term.color)
     failed = strict and (report.failing_flags(strict=True) or report.failures)

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from ..base.errors import Mark, SpecError
 from ..base.text import suggest
+from ..model.joins import FITS, Fit, Join
 from ..model.kinds import Outcome
 from ..model.geometry import LayerError, Shape, axis_names, frac_text
 from ..spec.template import substitute
@@ -210,7 +211,11 @@ class Step(NamedTuple):
 
     layer: Layer | None  # None for a join row
     inputs: tuple[int, ...]  # row numbers of the tensors it reads
-    fit: str | None = None  # a skip's fit: crop (the second input cropped) or pad (the first padded)
+    join: Join | None = None  # a join row's operation (None for a layer)
+
+    @property
+    def fit(self) -> Fit | None:
+        return self.join.fit if self.join is not None else None
 
 
 class Walk:
@@ -349,7 +354,7 @@ class Walk:
     ) -> None:
         summary = (" ‖ " if kind == "concat" else " + ").join(str(s) for s in inputs) + note
         row = Row(len(self.rows) + 1, path, kind, summary, x, y, 0, 0, 0, (), mark, scope.depth + 1, inputs)
-        self.add_row(row, Step(None, sources, fit))
+        self.add_row(row, Step(None, sources, Join(kind, FITS[fit] if fit else None)))
 
     # --- constructs -----------------------------------------------------------------------
 
@@ -451,20 +456,14 @@ class Walk:
             other_id = self.cur
         current = x
         if node.fit is not None and other.rank == current.rank and other.rank > 0:
-            if node.fit == "crop":
-                if any(o < c for o, c in zip(other.spatial, current.spatial)):
-                    raise SpecError(
-                        f"{path}: fit: crop cannot crop {other_path}'s {other} to the current {current}: it is smaller",
-                        node.mark,
-                    )
-                other = Shape(current.spatial, other.channels)
-            else:
-                if any(c > o for o, c in zip(other.spatial, current.spatial)):
-                    raise SpecError(
-                        f"{path}: fit: pad cannot pad the current {current} to {other_path}'s {other}: it is larger",
-                        node.mark,
-                    )
-                current = Shape(other.spatial, current.channels)
+            fit = FITS[node.fit]
+            ends = [current, other]
+            target = fit.target([s.spatial for s in ends])
+            if not all(fit.possible(h, t) for h, t in zip(ends[fit.changed].spatial, target)):
+                problem = fit.refusal([f"the current {current}", f"{other_path}'s {other}"])
+                raise SpecError(f"{path}: fit: {fit.name} {problem}", node.mark)
+            ends[fit.changed] = Shape(target, ends[fit.changed].channels)
+            current, other = ends
         out = self.joined(node.op, path, [(previous, current), (other_path, other)], node.mark)
         note = f" (with {found[1]}" + (f" {original}, fit: {node.fit}" if node.fit else "") + ")"
         self.join_row(node.op, path, x, (current, other), out, node.mark, scope, (current_id, other_id), node.fit, note)

@@ -31,8 +31,10 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
+from ..base.errors import SpecError
 from ..base.version import __version__
 from .evaluate import Group, Report, Row, evaluate
+from ..model.joins import Join
 from ..model.kinds import TorchModule
 from ..model.geometry import Shape
 from ..spec.parser import Layer, Spec
@@ -320,9 +322,9 @@ class Emitter:
 
     def emit_all(self) -> str:
         for i, (row, step) in enumerate(zip(self.rows, self.steps), 1):
-            if step.layer is None:
-                self.join(i, row, step.inputs, step.fit)
-            else:
+            if step.join is not None:
+                self.join(i, row, step.inputs, step.join)
+            elif step.layer is not None:
                 self.leaf(i, row, step.layer, step.inputs)
         return self.var[self.report.result]
 
@@ -348,40 +350,26 @@ class Emitter:
         self.assign(i, out)
         self.release(inputs, i)
 
-    def join(self, i: int, row: Row, inputs: Sequence[int], fit: str | None) -> None:
+    def join(self, i: int, row: Row, inputs: Sequence[int], join: Join) -> None:
         if len(inputs) != len(row.inputs):
             raise ExportError(f"{row.name}: joins {len(inputs)} tensors, but lists {len(row.inputs)} shapes")
         srcs = [self.var[a] for a in inputs]
         fitted: list[str] = []  # the fit's temporaries, dead after this row
-        # a skip's fit: the earlier tensor (second) centre-cropped, or the current one (first) padded
+        fit = join.fit
         for k, (a, want) in enumerate(zip(inputs, row.inputs)):
             have = self.shape(a)
             if have == want:
                 continue
-            if have.channels != want.channels or have.rank != want.rank:
-                raise ExportError(f"{row.name}: cannot fit {have} to {want}")
-            in_place = inputs.count(a) == 1 and not self.later(a, i) and self.writable(srcs[k], i)
-            if k == 1 and fit == "crop":
-                var = srcs[k] if in_place else self.variable("cropped")
-                cuts = [f"{(n - t) // 2}:{(n - t) // 2 + t}" for n, t in zip(have.spatial, want.spatial)]
-                self.emit(f"{var} = {srcs[k]}[:, :, {', '.join(cuts)}]", f"{self.name(a)}, centre-cropped to {want}")
-            elif k == 0 and fit == "pad":
-                var = srcs[k] if in_place else self.variable("padded")
-                pads: list[int] = []
-                for n, t in reversed(list(zip(want.spatial, have.spatial))):  # F.pad: the last axis first
-                    pads += [(n - t) // 2, (n - t) - (n - t) // 2]
-                self.emit(f"{var} = nn.functional.pad({srcs[k]}, {literal(tuple(pads))})", f"padded to {want}")
-            else:
+            if fit is None or k != fit.changed or have.channels != want.channels or have.rank != want.rank:
                 raise ExportError(f"{row.name}: input {k} is {have}, joined as {want}, and fit is {fit}")
+            in_place = inputs.count(a) == 1 and not self.later(a, i) and self.writable(srcs[k], i)
+            var = srcs[k] if in_place else self.variable("cropped" if fit.sign > 0 else "padded")
+            code = fit.torch(srcs[k], have.spatial, want.spatial)
+            self.emit(f"{var} = {code}", f"{self.name(a)}, {fit.participle} to {want}")
             if var != srcs[k]:
                 fitted.append(var)
             srcs[k] = var
-        if row.kind == "concat":
-            code = f"torch.cat([{', '.join(srcs)}], dim=1)"
-        elif row.kind in ("add", "residual"):
-            code = " + ".join(srcs)
-        else:
-            raise ExportError(f"{row.name}: unknown join {row.kind}")
+        code = " + ".join(srcs) if join.sums else f"torch.cat([{', '.join(srcs)}], dim=1)"
         if self.writable("x", i):
             out = "x"
         elif srcs[0] not in fitted and self.writable(srcs[0], i):
@@ -403,6 +391,9 @@ def _indent(lines: Sequence[str], depth: int) -> list[str]:
 def export_torch(spec: Spec, source: str | None = None) -> str:
     """The spec as a self-contained PyTorch file (text); raises SpecError for an invalid spec."""
     report = evaluate(spec)
+    for row, step in zip(report.rows, report.steps):
+        if step.layer is not None and not step.layer.kind.has_torch:
+            raise SpecError(f"{row.name}: {row.kind} has no PyTorch equivalent, so it cannot be exported", row.mark)
     emitter = Emitter(report)
     out = emitter.emit_all()
     name = class_name(spec.name)

@@ -197,14 +197,11 @@ class Stage(NamedTuple):
         if isinstance(op, Times):
             return [q // op.factor]
         if isinstance(op, Fixed | Scale):
-            options = self.layer.options
-            if self.layer.kind.name == "upsample":
-                scale = None
-                if isinstance(op, Scale):
-                    scale = float(op.scale)
-                up = Upsampling(
-                    options["mode"], bool(options["align_corners"]), scale, self.size_in, self.size_out, double
-                )
+            interpolation = self.layer.kind.interpolation(self.layer.options)
+            if interpolation is not None:
+                scale = float(op.scale) if isinstance(op, Scale) else None
+                mode, align_corners = interpolation
+                up = Upsampling(mode, align_corners, scale, self.size_in, self.size_out, double)
                 return up.sources(q, clip)
             return _bins(q, self.size_in, self.size_out)  # adaptive and global pools
         raise TypeError(f"unknown axis op {op!r}")
@@ -218,12 +215,10 @@ class Stage(NamedTuple):
         if isinstance(op, Times):
             return j / op.factor
         if isinstance(op, Scale | Fixed):
-            options = self.layer.options
-            upsample = self.layer.kind.name == "upsample"
-            if upsample and options.get("align_corners") and self.size_out > 1:
+            interpolation = self.layer.kind.interpolation(self.layer.options)
+            if interpolation is not None and interpolation[1] and self.size_out > 1:  # align_corners
                 return j * Fraction(self.size_in - 1, self.size_out - 1)
-            if upsample and isinstance(op, Scale) and options["mode"] != "area":
-                
+            if interpolation is not None and isinstance(op, Scale) and interpolation[0] != "area":
                 return j / exact_scale(op.scale)
             return j * Fraction(self.size_in, self.size_out)
         return j  # pad, crop
@@ -271,16 +266,8 @@ def _plans(report: Report, axis: int) -> list[_Plan | None]:
             continue
         if step.layer is None:
             size = row.output.spatial[axis]
-            offsets = []
-            for k, source in enumerate(step.inputs):
-                have = _size(report, source, axis)
-                # a skip's fit: the earlier tensor (second) centre-cropped, the current one (first) padded
-                if step.fit == "crop" and k == 1:
-                    offsets.append((have - size) // 2)
-                elif step.fit == "pad" and k == 0:
-                    offsets.append(-((size - have) // 2))
-                else:
-                    offsets.append(0)
+            fit = step.fit
+            offsets = [0 if fit is None else fit.offset(k, _size(report, a, axis), size) for k, a in enumerate(step.inputs)]
             plans.append(_Plan((), tuple(offsets)))
             continue
         layer = step.layer

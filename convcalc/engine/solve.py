@@ -24,7 +24,6 @@ from typing import NamedTuple
 from ..base.errors import SpecError
 from ..base.text import suggest
 from .evaluate import Report, Step, evaluate
-from ..model.kinds import KINDS
 from ..model.geometry import (
     exact_scale,
     AxisOp,
@@ -253,11 +252,11 @@ def fixed_flattens(report: Report) -> dict[int, int | None]:
     origin: dict[int, int] = {}
     fixed: dict[int, int | None] = {}
     for number, (row, step) in enumerate(zip(report.rows, report.steps), 1):
-        if step.layer is not None and step.layer.kind is KINDS["flatten"] and not row.input.is_flat:
+        if step.layer is not None and step.layer.kind.flattens and not row.input.is_flat:
             origin[number] = number
         elif row.output.is_flat and step.inputs and step.inputs[0] in origin:
             origin[number] = origin[step.inputs[0]]
-            if step.layer is not None and step.layer.kind is KINDS["dense"]:
+            if step.layer is not None and step.layer.kind.fixes_input:
                 fixed[origin[number]] = None
     return fixed
 
@@ -315,12 +314,13 @@ def _step(
         if len(values) < len(found):  # flat vectors: nothing spatial to match
             c.values[number] = None
             return [c]
-        first, second = values[0], values[-1]
-        if step.fit == "crop":
-            ok, y = c.at_least((second[0] - first[0], second[1] - first[1]), 0), first
-        elif step.fit == "pad":
-            ok, y = c.at_least((second[0] - first[0], second[1] - first[1]), 0), second
+        fit = step.fit
+        if fit is not None:  # the changed input may only shrink (crop) or grow (pad) to the kept one
+            changed, kept = values[fit.changed], fit.target(values)
+            surplus = (fit.sign * (changed[0] - kept[0]), fit.sign * (changed[1] - kept[1]))
+            ok, y = c.at_least(surplus, 0), kept
         else:
+            first = values[0]
             ok, y = all(c.equal(first, w) for w in values[1:] if w is not None), first
         if not ok:
             return []
@@ -330,7 +330,7 @@ def _step(
     if v is None or row.input.is_flat:
         c.values[number] = None
         return [c]
-    if step.layer.kind is KINDS["flatten"]:
+    if step.layer.kind.flattens:
         c.values[number] = None
         if number in fixed and not c.equal(v, (0, row.input.spatial[axis])):
             return []
@@ -573,7 +573,7 @@ def inverse(spec: Spec, output: Sequence[int], at: str | None = None) -> Answer:
 
 
 def _is_flatten(step: Step) -> bool:
-    return step.layer is not None and step.layer.kind is KINDS["flatten"]
+    return step.layer is not None and step.layer.kind.flattens
 
 
 def _factorizations(n: int, parts: int) -> list[tuple[int, ...]]:

@@ -90,6 +90,11 @@ class Kind:
     doc: ClassVar[str] = ""
     example: ClassVar[str] = ""
     input: ClassVar[str] = "any"  # "spatial", "flat" or "any"
+    # What the solver and the receptive fields need to know beyond axis_ops:
+    flattens: ClassVar[bool] = False  # its output is one vector of all its input's values
+    fixes_input: ClassVar[bool] = False  # its weights fix its input's length (a flatten before it is held)
+    # False for a kind with no PyTorch equivalent (an opaque imported layer): no oracle case, no export
+    has_torch: ClassVar[bool] = True
 
     def apply(self, o: Opts, x: Shape) -> Outcome:
         return Outcome(x)
@@ -103,6 +108,11 @@ class Kind:
     def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
         """What the layer does to each spatial axis, in order (nothing: the size is kept)."""
         return ((),) * rank
+
+    def interpolation(self, o: Opts) -> tuple[str, bool] | None:
+        """``(mode, align_corners)`` when the layer resamples by interpolation, whose index map
+        (PyTorch's) the receptive fields follow; None for every other kind."""
+        return None
 
     def check_input(self, x: Shape) -> None:
         if self.input == "spatial" and x.is_flat:
@@ -681,6 +691,9 @@ class Upsample(Kind):
             raise LayerError(f"align_corners only applies to linear modes, not {o['mode']}")
         return spatial_outcome(self.axis_ops(o, x.rank), x)
 
+    def interpolation(self, o: Opts) -> tuple[str, bool] | None:
+        return o["mode"], bool(o["align_corners"])
+
     def summary(self, o: Opts) -> str:
         if o["size"] is not None:
             return f"→ {_dims(o['size']) if isinstance(o['size'], tuple) else o['size']} {o['mode']}"
@@ -701,6 +714,7 @@ class Upsample(Kind):
 @register
 class Dense(Kind):
     name = "dense"
+    fixes_input = True
     aliases: ClassVar[dict[str, Opts]] = {"linear": {}, "fc": {}}
     input = "flat"
     options = (
@@ -724,6 +738,7 @@ class Dense(Kind):
 @register
 class Flatten(Kind):
     name = "flatten"
+    flattens = True
     doc = "Flattens everything into one vector of ∏(all dims) values."
     example = "flatten"
 

@@ -20,6 +20,16 @@ class Format(NamedTuple):
     writers: Mapping[str, str]  # command → "module:function" in convcalc.outputs
 
 
+class Terminal(NamedTuple):
+    """Where and how the output is shown: decided by the CLI from the real stream, faked by tests."""
+
+    is_tty: bool = False
+    color: bool = False
+    width: int | None = None
+    depth: int | None = None  # fold groups nested this deep into one row (the table only)
+    rf: bool = False  # add each row's receptive field (show --rf)
+
+
 def _register(*formats: Format) -> dict[str, Format]:
     registry: dict[str, Format] = {}
     for f in formats:

@@ -12,22 +12,13 @@ from typing import Any, NamedTuple
 
 from . import humanize as h
 from ..engine.evaluate import Flag, Group, Report, Row
+from .formats import Terminal
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ..engine.receptive import Fields, RowField
 
 SCHEMA_VERSION = 1
-
-
-class Terminal(NamedTuple):
-    """Where and how the output is shown: decided by the CLI from the real stream, faked by tests."""
-
-    is_tty: bool = False
-    color: bool = False
-    width: int | None = None
-    depth: int | None = None  # fold groups nested this deep into one row (the table only)
-    rf: bool = False  # add each row's receptive field (show --rf)
 
 
 # --- the JSON document (the format page's contract; keys may be added, never renamed) ------
@@ -69,7 +60,7 @@ def row_document(r: Row, rf: RowField | None = None) -> dict[str, Any]:
     if r.inputs:
         doc["inputs"] = [list(s.dims) for s in r.inputs]
     if rf is not None:
-        from .receptive import axis_document
+        from .receptive import axis_document  # start-up: only with --rf
 
         doc["rf"] = [axis_document(a) for a in rf.axes]
     return doc
@@ -78,7 +69,7 @@ def row_document(r: Row, rf: RowField | None = None) -> dict[str, Any]:
 def _fields(report: Report, rf: bool) -> Fields | None:
     if not rf:
         return None
-    from ..engine.receptive import receptive_fields
+    from ..engine.receptive import receptive_fields  # start-up: only with --rf
 
     return receptive_fields(report)
 
@@ -122,7 +113,7 @@ def report_document(report: Report, rf: bool = False) -> dict[str, Any]:
 def json_lines(document: dict[str, Any]) -> str:
     """One key per line and one list item per line: readable, greppable, and still one JSON value."""
 
-    import json
+    import json  # start-up: only the JSON format needs it
 
     def dump(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
@@ -172,7 +163,7 @@ def _cells(r: Row) -> list[Any]:
 
 
 def _delimited(report: Report, delimiter: str, rf: bool = False) -> str:
-    import csv
+    import csv  # start-up: only CSV and TSV need these
     import io
 
     out = io.StringIO()
@@ -182,7 +173,7 @@ def _delimited(report: Report, delimiter: str, rf: bool = False) -> str:
         writer.writerow(COLUMNS)
         writer.writerows(_cells(r) for r in report.rows)
     else:
-        from .receptive import csv_cells
+        from .receptive import csv_cells  # start-up: only with --rf
 
         writer.writerow(COLUMNS + RF_COLUMNS)
         writer.writerows(_cells(r) + csv_cells(f) for r, f in zip(report.rows, fields.rows))
@@ -281,13 +272,13 @@ RF_LEGEND = (
 
 
 def rf_header(report: Report) -> str:
-    from ..model.geometry import axis_names
+    from ..model.geometry import axis_names  # start-up: only with --rf
 
     return f"RF ({'×'.join(axis_names(report.input.rank))})"
 
 
 def rf_text(field: RowField) -> str:
-    from .receptive import cell
+    from .receptive import cell  # start-up: only with --rf
 
     return cell(field)
 
@@ -326,7 +317,7 @@ def write_table(report: Report, term: Terminal) -> str:
     rich's own Table measures every cell several times (about 0.4 ms a row); a network of a few
     hundred rows would spend most of a run there, so the columns are sized once, here.
     """
-    from rich.cells import cell_len
+    from rich.cells import cell_len  # start-up: rich only for the table
     from rich.console import Console
     from rich.text import Text
 
