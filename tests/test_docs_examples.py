@@ -14,10 +14,11 @@ The block syntax.
   output.  They are compared **exactly** (trailing spaces and tabs included: a TSV row that ends
   in a tab must end in a tab in the Markdown too), except that a line holding only ``...``
   stands for any number of lines, zero included.
-- A command that needs PyTorch says so at the end of its ``$`` line with the bash comment
-  ``# needs torch`` (visible to readers, ignored by bash).  When ``import torch`` fails, those
-  commands are not run, the rest of the file still is, and the test then skips naming them.
-  Nothing later in a file may depend on such a command's effects.
+- A command that needs PyTorch says so at the end of its ``$`` line with a bash comment that
+  starts ``# needs torch`` (``$ python resnet18.py  # needs torch; ...``: visible to readers,
+  ignored by bash).  When ``import torch`` fails in this Python, those commands are not run,
+  the rest of the file still is, and the test then skips, naming them.  Nothing later in a file
+  may depend on such a command's effects.
 - Output that depends on time or on the machine (benchmarks) does not belong in a console
   block, or must be elided with ``...``.
 
@@ -57,7 +58,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 WILDCARD = "..."
-TORCH_MARK = "# needs torch"
+TORCH_MARK = re.compile(r"(^|\s)# needs torch\b")  # a shell comment: `$ python x.py  # needs torch; ...`
 FENCE = re.compile(r"^(`{3,}|~{3,})\s*(.*)$")
 TIMEOUT = 300  # seconds per command; a torch example imports torch
 
@@ -71,7 +72,7 @@ class Example:
 
     @property
     def needs_torch(self) -> bool:
-        return self.command.rstrip().endswith(TORCH_MARK)
+        return bool(TORCH_MARK.search(self.command))
 
 
 def closes(line: str, fence: str) -> bool:
@@ -101,12 +102,16 @@ def console_blocks(text: str) -> list[tuple[int, list[str]]]:
 
 
 def examples(doc: Path) -> list[Example]:
-    name = doc.relative_to(ROOT).as_posix()
+    return parse(doc.relative_to(ROOT).as_posix(), doc.read_text(encoding="utf-8"))
+
+
+def parse(name: str, text: str) -> list[Example]:
+    """The commands of a doc's console blocks, in order, each with the output it shows."""
     found: list[Example] = []
-    for first, body in console_blocks(doc.read_text(encoding="utf-8")):
+    for first, body in console_blocks(text):
         i = 0
         if body and not body[0].startswith("$ "):
-            raise AssertionError(f"{name}:{first}: a console block must start with a `$ ` command line")
+            raise ValueError(f"{name}:{first}: a console block must start with a `$ ` command line")
         while i < len(body):
             line_no = first + i
             command = body[i][2:]
@@ -124,16 +129,15 @@ def examples(doc: Path) -> list[Example]:
 
 def matches(expected: list[str], actual: list[str]) -> bool:
     """Line-exact comparison where a line holding only `...` matches zero or more lines."""
-
-    @functools.lru_cache(maxsize=None)
-    def match(e: int, a: int) -> bool:
-        if e == len(expected):
-            return a == len(actual)
-        if expected[e] == WILDCARD:
-            return match(e + 1, a) or (a < len(actual) and match(e, a + 1))
-        return a < len(actual) and expected[e] == actual[a] and match(e + 1, a + 1)
-
-    return match(0, 0)
+    # reach[a]: the expected lines so far can match actual[:a] (glob matching, one line a symbol)
+    reach = [True] + [False] * len(actual)
+    for want in expected:
+        if want == WILDCARD:
+            for a in range(1, len(reach)):
+                reach[a] = reach[a] or reach[a - 1]
+        else:
+            reach = [False] + [reach[a] and actual[a] == want for a in range(len(actual))]
+    return reach[-1]
 
 
 def show(line: str) -> str:
@@ -209,25 +213,31 @@ def environment() -> dict[str, str]:
     return env
 
 
-def run(example: Example, cwd: Path, env: dict[str, str]) -> tuple[int, list[str]]:
-    proc = subprocess.run(
-        ["bash", "-c", example.command],
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        timeout=TIMEOUT,
-        check=False,
-    )
-    text = proc.stdout.decode("utf-8", "backslashreplace")
+def run(example: Example, cwd: Path, env: dict[str, str]) -> tuple[int | str, list[str]]:
+    """The command's exit status (or why it has none) and its output lines, both streams together."""
+    try:
+        proc = subprocess.run(
+            ["bash", "-c", example.command],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            timeout=TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as err:
+        output, status = err.output or b"", f"killed after {TIMEOUT} s"
+    else:
+        output, status = proc.stdout, proc.returncode
+    text = output.decode("utf-8", "backslashreplace")
     lines = text.split("\n")
     if lines[-1] == "":
         lines.pop()  # the final newline ends the last line; it is not an empty line
-    return proc.returncode, lines
+    return status, lines
 
 
-DOCS_WITH_EXAMPLES = [doc for doc in DOC_FILES if examples(doc)]
+DOCS_WITH_EXAMPLES = [doc for doc in DOC_FILES if console_blocks(doc.read_text(encoding="utf-8"))]
 
 
 def test_the_docs_have_examples() -> None:
@@ -236,13 +246,52 @@ def test_the_docs_have_examples() -> None:
     assert "README.md" in names and "docs/format.md" in names and "docs/solve.md" in names
 
 
+@pytest.mark.parametrize(
+    ("expected", "actual", "ok"),
+    [
+        (["a", "b"], ["a", "b"], True),
+        (["a", "b"], ["a", "b", "c"], False),
+        (["a", "...", "d"], ["a", "b", "c", "d"], True),
+        (["a", "...", "b"], ["a", "b"], True),  # `...` may stand for no line at all
+        (["...", "b"], ["b", "b"], True),
+        (["a", "..."], ["b"], False),
+        (["...", "x", "...", "x"], ["x", "y", "x", "z"], False),
+        (["...", "x", "...", "x", "..."], ["x", "y", "x", "z"], True),
+        (["..."], [], True),
+        ([], [], True),
+        ([], [""], False),  # an empty line printed must be shown
+        (["1\t2\t"], ["1\t2\t"], True),
+        (["1\t2"], ["1\t2\t"], False),  # exact: a trailing tab counts
+        (["a "], ["a"], False),
+        (["  ..."], ["x"], False),  # only a line holding just `...` is a wildcard
+    ],
+)
+def test_matching(expected: list[str], actual: list[str], ok: bool) -> None:
+    assert matches(expected, actual) is ok
+
+
+def test_parsing_commands_and_outputs() -> None:
+    text = "x\n```console\n$ echo a \\\n  b\na b\n$ true\n```\n```sh\n$ not collected\n```\n````console\n$ x\n```\n````\n"
+    assert parse("doc.md", text) == [
+        Example("doc.md", 3, "echo a   b", ["a b"]),  # bash joins a backslash-newline the same way
+        Example("doc.md", 6, "true", []),
+        Example("doc.md", 12, "x", ["```"]),  # a longer fence holds a shorter one
+    ]
+    assert Example("d", 1, "python x.py  # needs torch; one pass", []).needs_torch
+    assert not Example("d", 1, "python x.py", []).needs_torch
+
+
 @pytest.mark.parametrize("doc", DOCS_WITH_EXAMPLES, ids=lambda doc: doc.relative_to(ROOT).as_posix())
 def test_console_examples(doc: Path, tmp_path: Path) -> None:
+    try:
+        found = examples(doc)
+    except ValueError as err:
+        pytest.fail(str(err), pytrace=False)
     repo = fresh_copy(tmp_path / "checkout")
     env = environment()
     skipped: list[str] = []
     failures: list[str] = []
-    for example in examples(doc):
+    for example in found:
         if example.needs_torch and not torch_importable():
             skipped.append(f"{example.path}:{example.line}: $ {example.command}")
             continue
