@@ -32,7 +32,8 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("hypothesis")
 
 import torch.nn.functional as F
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, Phase, assume, find, given, settings
+from hypothesis.errors import NoSuchExample
 from hypothesis import strategies as st
 from torch import nn
 
@@ -42,6 +43,7 @@ with warnings.catch_warnings():
 
 from convcalc.base.errors import SpecError
 from convcalc.engine.evaluate import evaluate
+from convcalc.model.kinds import KINDS, SPELLINGS
 from convcalc.spec.parser import Layer as SpecLayer
 from convcalc.spec.parser import load_spec
 
@@ -772,6 +774,51 @@ test_oracle_flat = family_test("flat")
 test_oracle_elementwise = family_test("elementwise")
 test_oracle_pad_crop = family_test("pad_crop")
 test_oracle_pixel_shuffle = family_test("pixel_shuffle")
+
+
+# --- every kind has an oracle case: derived from KINDS ---------------------------------------
+
+
+def kinds_in(case: Case) -> set[str]:
+    """The canonical kind of every layer of a case (its spec item's spelling, resolved)."""
+    spellings = [layer.spec if isinstance(layer.spec, str) else next(iter(layer.spec)) for layer in case[1]]
+    return {SPELLINGS[s][0].name for s in spellings}
+
+
+# Which kinds each family draws (checked below: a family must really draw every kind it names).
+COVERS: dict[str, tuple[str, ...]] = {
+    "conv": ("conv", "grouped"),
+    "depthwise": ("depthwise",),
+    "pointwise": ("pointwise",),
+    "separable": ("separable",),
+    "spatial_separable": ("spatial_separable",),
+    "deconv": ("deconv",),
+    "pool": ("pool",),
+    "global_adaptive_pool": ("global_pool", "adaptive_pool"),
+    "upsample": ("upsample",),
+    "flat": ("dense", "flatten"),
+    "elementwise": ("batchnorm", "dropout", *ACTS),
+    "pad_crop": ("pad", "crop"),
+    "pixel_shuffle": ("pixel_shuffle",),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(name for name, kind in KINDS.items() if kind.has_torch))
+def test_every_kind_has_an_oracle_case(kind: str) -> None:
+    """A kind added to convcalc/model/kinds.py fails here until a family above draws it.
+
+    (A kind with ``has_torch = False``, such as an opaque imported layer, is exempt: it has no
+    PyTorch equivalent, and export refuses it.)
+    """
+    families = [name for name, kinds in COVERS.items() if kind in kinds]
+    if not families:
+        pytest.fail(f"kind {kind!r} has no PyTorch oracle case: add a family that draws it to FAMILIES and COVERS")
+    cases, _ = FAMILIES[families[0]]
+    try:
+        found = settings(max_examples=2000, database=None, phases=[Phase.generate])  # no shrinking: any case will do
+        find(cases, lambda case: kind in kinds_in(case), settings=found)
+    except NoSuchExample:
+        pytest.fail(f"family {families[0]!r} is said to cover {kind!r} but never draws it")
 
 
 # --- 2. Kind.torch: the modules convcalc names for export give convcalc's figures ------------

@@ -3,9 +3,17 @@
 A kind is one self-describing class: its name and aliases, its options (type, default, aliases,
 docs), its shape rule, parameters and MACs (``apply``), a compact summary for the table, and
 its PyTorch equivalent (``torch``: a list of ``torch.nn`` class names with their arguments,
-which the oracle tests build and the exporter writes).  The spec parser, the evaluator, the
-``kinds`` listing, the generated docs and the oracle tests all read :data:`KINDS`; adding a
-kind touches this file only.
+which the oracle tests build and the exporter writes), and what the solver and the receptive
+fields need beyond its per-axis ops (``flattens``, ``fixes_input``, ``interpolation``).  The
+spec parser, the evaluator, the solver, the receptive fields, the schema, the ``kinds`` listing
+and docs/kinds.md, the exporter and the oracle tests all read :data:`KINDS`.
+
+Adding a kind is one class here plus its PyTorch oracle case in tests/test_oracle.py: the suite
+fails until that case exists (``test_every_kind_has_an_oracle_case``), and the generated
+docs/kinds.md and schema/convcalc.schema.json are regenerated, never edited.  A kind whose
+geometry along an axis is new (not a window, transposed window, scale, shift, crop, factor or
+fixed size) also needs its :class:`~convcalc.model.geometry.AxisOp` in geometry.py, which the
+solver and the receptive fields then handle by the op's type.
 """
 
 from __future__ import annotations
@@ -88,6 +96,7 @@ class Kind:
     aliases: ClassVar[dict[str, Opts]] = {}  # another spelling -> the options it fixes
     options: ClassVar[tuple[Option, ...]] = ()
     doc: ClassVar[str] = ""
+    params_doc: ClassVar[str] = "0"  # the parameter count as a formula, for the kinds reference
     example: ClassVar[str] = ""
     input: ClassVar[str] = "any"  # "spatial", "flat" or "any"
     # What the solver and the receptive fields need to know beyond axis_ops:
@@ -315,6 +324,7 @@ class ConvLike(Kind):
 @register
 class Conv(ConvLike):
     name = "conv"
+    params_doc = "out·(in/groups)·∏k + out if bias"
 
     def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
         return window_ops(o["kernel"], o["stride"], o["padding"], o["dilation"], rank)
@@ -332,6 +342,7 @@ class Conv(ConvLike):
 @register
 class Grouped(Conv):
     name = "grouped"
+    params_doc = "as `conv`"
     options = (
         OUT,
         KERNEL,
@@ -350,6 +361,7 @@ class Grouped(Conv):
 @register
 class Deconv(ConvLike):
     name = "deconv"
+    params_doc = "in·(out/groups)·∏k + out if bias"
 
     def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
         k, s, d = (per_axis(n, o[n], rank) for n in ("kernel", "stride", "dilation"))
@@ -414,6 +426,7 @@ class Deconv(ConvLike):
 @register
 class Depthwise(ConvLike):
     name = "depthwise"
+    params_doc = "in·multiplier·∏k + in·multiplier if bias"
 
     def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
         return window_ops(o["kernel"], o["stride"], o["padding"], o["dilation"], rank)
@@ -432,6 +445,7 @@ class Depthwise(ConvLike):
 @register
 class Pointwise(ConvLike):
     name = "pointwise"
+    params_doc = "out·(in/groups) + out if bias"
 
     def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
         return window_ops(1, o["stride"], 0, 1, rank)
@@ -447,6 +461,7 @@ class Pointwise(ConvLike):
 @register
 class Separable(ConvLike):
     name = "separable"
+    params_doc = "the depthwise conv's plus the 1×1 conv's"
 
     def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
         return window_ops(o["kernel"], o["stride"], o["padding"], o["dilation"], rank)  # the pointwise keeps sizes
@@ -487,6 +502,7 @@ class Separable(ConvLike):
 @register
 class SpatialSeparable(ConvLike):
     name = "spatial_separable"
+    params_doc = "in·out·k + out·out·k, plus 2·out if bias"
 
     def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
         return window_ops(o["kernel"], o["stride"], o["padding"], 1, rank)  # one axis per conv, the other 1×1
@@ -714,6 +730,7 @@ class Upsample(Kind):
 @register
 class Dense(Kind):
     name = "dense"
+    params_doc = "in·out + out if bias"
     fixes_input = True
     aliases: ClassVar[dict[str, Opts]] = {"linear": {}, "fc": {}}
     input = "flat"
@@ -752,6 +769,7 @@ class Flatten(Kind):
 @register
 class BatchNorm(Kind):
     name = "batchnorm"
+    params_doc = "2C, plus 2C buffers"
     aliases: ClassVar[dict[str, Opts]] = {"bn": {}}
     doc = "Batch normalisation: 2C trainable params, and 2C running statistics counted as buffers."
     example = "batchnorm"
