@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from typing import NamedTuple
 
-from .text import one_line
+from .text import one_line, visible
 
 
 class ExitCode(enum.IntEnum):
@@ -60,5 +60,6 @@ class SpecError(Exception):
 
     def format(self, path: str) -> str:
         """One line: ``path:line:col: error: message`` (``path: error: …`` with no position)."""
+        path = visible(path)  # a file's name is untrusted too
         where = f"{path}:{self.mark.line}:{self.mark.col}" if self.mark else path
         return f"{where}: error: {self.message}"

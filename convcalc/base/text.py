@@ -1,20 +1,45 @@
-"""Text helpers every stage uses: making user text safe to print, and "did you mean"."""
+"""Text helpers every stage uses: making user text safe to print, and "did you mean".
+
+A spec, and a file's name, are untrusted: a name may hold a line break (which would split a
+``path:line:col:`` line in two, or start a GitHub workflow command on a line of its own), an
+escape sequence (clear the screen, set the window title, a hidden OSC 8 hyperlink), or a
+Unicode bidirectional control that makes text read in another order.  :func:`visible` shows
+every such character as an escape that a person can read, in the manner of ``ls -b``:
+``\\x1b``, ``\\x0a``, ``\\u202e``.  Every string from a spec or a file name passes through it
+before it reaches text output; JSON output goes through :func:`json_safe` instead, which keeps
+the document's data and writes the same characters as JSON escapes.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-_CONTROL = {c: f"\\x{c:02x}" for c in (*range(32), 127, 0x85)} | {0x2028: "\\u2028", 0x2029: "\\u2029"}
+# C0 controls, DEL, the C1 controls (0x9b alone is a CSI on some terminals), the line and
+# paragraph separators, and the Unicode format characters that reorder or hide text.
+_BIDI = (0x061C, 0x200B, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF)
+_CONTROL: dict[int, str] = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
+_CONTROL |= {c: f"\\u{c:04x}" for c in (0x2028, 0x2029, *_BIDI)}
+_JSON: dict[int, str] = {c: f"\\u{c:04x}" for c in (*range(0x7F, 0xA0), 0x2028, 0x2029, *_BIDI)}
 
 
-def one_line(text: str) -> str:
-    """Control characters (a newline or escape code in a key the user wrote) shown escaped."""
+def visible(text: str) -> str:
+    """``text`` with every control, separator and bidi character shown as an escape (one line)."""
     return text.translate(_CONTROL)
+
+
+one_line = visible  # the name error messages use: a message is always one line
+
+
+def json_safe(document: str) -> str:
+    """JSON text (from ``json.dumps(..., ensure_ascii=False)``, which escapes C0 already) with
+    DEL, C1, separators and bidi controls written as ``\\uXXXX`` too: the same data, inert on
+    a terminal.  Those characters only occur inside strings, where the escape means the same."""
+    return document.translate(_JSON)
 
 
 def suggest(word: str, choices: Any) -> str:
     """``; did you mean 'kernel'?`` or nothing (difflib is imported only on this error path)."""
-    import difflib
+    import difflib  # error path: only a misspelling needs it
 
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""

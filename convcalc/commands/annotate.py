@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import click
 
 from ..base.errors import ExitCode, SpecError
+from ..base.text import visible
 from .common import SPEC_PATH, Invalid, about, read
 from .files import STDIN, write_atomically
 
@@ -42,11 +43,11 @@ def run(specs: Sequence[str], check: bool = False, output: str | None = None, st
             status = max(status, ExitCode(err.show()))
             continue
         for line in result.skipped:
-            click.echo(f"{path}:{line}: note: not annotated: a value continues past the end of this line", err=True)
+            click.echo(f"{visible(path)}:{line}: note: not annotated: a value continues past the end of this line", err=True)
         if check:
             for c in result.changes:
                 found = f", found '{c.found}'" if c.found is not None else " (missing)"
-                click.echo(f"{path}:{c.line}: expected '{c.expected}'{found}")
+                click.echo(f"{visible(path)}:{c.line}: expected '{c.expected}'{found}")
             if result.changes:
                 status = max(status, ExitCode.PROBLEMS)
             continue

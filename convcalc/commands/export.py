@@ -11,6 +11,7 @@ import sys
 import click
 
 from ..base.errors import ExitCode
+from ..base.text import visible
 from .common import SPEC_PATH, about, load, returns_exit_code
 from .files import write_atomically
 
@@ -32,7 +33,7 @@ def run(spec: str, target: str, output: str | None) -> int:
     try:
         write_atomically(output, code.encode("utf-8"))
     except OSError as err:
-        click.echo(f"convcalc: error: cannot write {output}: {err.strerror or err}", err=True)
+        click.echo(f"convcalc: error: cannot write {visible(output)}: {err.strerror or err}", err=True)
         return ExitCode.INVALID
     return ExitCode.OK
 

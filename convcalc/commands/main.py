@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from ..base.errors import ExitCode
+from ..base.text import visible
 from ..base.version import __version__
 from .annotate import annotate
 from .check import check
@@ -71,10 +72,10 @@ def run(argv: list[str] | None = None) -> Any:
             if err.ctx and err.ctx.parent
             else " (see 'convcalc --help')"
         )
-        click.echo(f"convcalc: error: {err.format_message()}{hint}", err=True)
+        click.echo(f"convcalc: error: {visible(err.format_message())}{hint}", err=True)
         sys.exit(ExitCode.INVALID)
     except click.ClickException as err:
-        click.echo(f"convcalc: error: {err.format_message()}", err=True)
+        click.echo(f"convcalc: error: {visible(err.format_message())}", err=True)
         sys.exit(ExitCode.INVALID)
     except click.Abort:
         click.echo("convcalc: aborted", err=True)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from ..base.errors import ExitCode, SpecError
+from ..base.text import visible
 from .evaluate import evaluate
 from ..spec.parser import load_spec
 
@@ -23,10 +24,11 @@ class Finding(NamedTuple):
     message: str
 
     def where(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}" if self.line is not None else self.path
+        path = visible(self.path)  # a file's name is untrusted: no line break or escape reaches the output
+        return f"{path}:{self.line}:{self.col}" if self.line is not None else path
 
     def text(self) -> str:
-        return f"{self.where()}: {self.severity}: {self.message}"
+        return f"{self.where()}: {self.severity}: {visible(self.message)}"
 
 
 class FileResult(NamedTuple):

@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 
 from ..base.errors import ExitCode
+from ..base.text import json_safe, visible
 from ..engine.check import FileResult, exit_code
 
 
@@ -32,6 +33,7 @@ def write_text(results: Sequence[FileResult]) -> str:
 def _escape(value: str, *, prop: bool) -> str:
     """GitHub workflow-command escaping (properties also escape ':' and ',')."""
     value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    value = visible(value)  # then no other control character reaches the log either
     return value.replace(":", "%3A").replace(",", "%2C") if prop else value
 
 
@@ -63,4 +65,4 @@ def write_json(results: Sequence[FileResult]) -> str:
         "exit_code": int(exit_code(results)),
         "summary": summary(results),
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return json_safe(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
+from ..base.text import json_safe, visible
 from . import humanize as h
 from ..engine.evaluate import Flag, Group, Report, Row
 from .formats import Terminal
@@ -116,7 +117,7 @@ def json_lines(document: dict[str, Any]) -> str:
     import json  # start-up: only the JSON format needs it
 
     def dump(value: Any) -> str:
-        return json.dumps(value, ensure_ascii=False)
+        return json_safe(json.dumps(value, ensure_ascii=False))
 
     parts = []
     for key, value in document.items():
@@ -242,9 +243,9 @@ def write_markdown(report: Report, term: Terminal) -> str:
     marker = _marker(report)
     lines = []
     if report.name:
-        lines += [f"### {report.name}", ""]
+        lines += [f"### {visible(report.name)}", ""]
     if report.description:
-        lines += [report.description.strip(), ""]
+        lines += [visible(report.description.strip()), ""]
     lines += [f"Input {h.shape(report.input)} → output {h.shape(report.output)}", ""]
     fields = _fields(report, term.rf)
     rf_head, rf_rule = (f" {rf_header(report)} |", "---|") if fields else ("", "")
@@ -359,7 +360,7 @@ def write_table(report: Report, term: Terminal) -> str:
             text.append(pad + cell if right else cell + pad, style=cell_style)
         return text
 
-    title = f"{report.name}: " if report.name else ""
+    title = f"{visible(report.name)}: " if report.name else ""
     out = Text(no_wrap=True, overflow="ellipsis")
     out.append(f"{title}{h.shape(report.input)} → {h.shape(report.output)}\n\n", style="bold")
     out.append_text(line(lines[0][0], None, header=True))
@@ -367,7 +368,7 @@ def write_table(report: Report, term: Terminal) -> str:
     for cells, style in lines[1:]:
         out.append_text(line(cells, style))
         out.append("\n")
-    description = (report.description or "").strip()
+    description = visible((report.description or "").strip())
     if description:  # Text, never markup: names and descriptions come from the spec and may hold [brackets]
         out.append(f"\n{description}\n")
     out.append("\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from ..base.text import json_safe, visible
 from ..engine.solve import Answer
 
 
@@ -44,7 +45,7 @@ LEVEL_WORDS = {
 
 def write_text(answer: Answer) -> str:
     report = answer.report
-    title = f"{report.name}: " if report.name else ""
+    title = f"{visible(report.name)}: " if report.name else ""
     if answer.target:
         lines = [f"{title}input sizes that give {answer.target}"]
     else:
@@ -67,4 +68,4 @@ def write_text(answer: Answer) -> str:
 
 
 def write_json(answer: Answer) -> str:
-    return json.dumps(solve_document(answer), indent=2, ensure_ascii=False) + "\n"
+    return json_safe(json.dumps(solve_document(answer), indent=2, ensure_ascii=False)) + "\n"
