@@ -38,10 +38,11 @@ def _nowhere() -> Mark:
 
 def _read(path: str | os.PathLike[str]) -> bytes:
     from .base.errors import SpecError  # start-up: loaded on first call (module docstring)
+    from .spec.loader import read_limited
 
     try:
         with open(path, "rb") as f:
-            return f.read()
+            return read_limited(f)
     except OSError as err:  # the message the command line prints, e.g. "No such file or directory"
         raise SpecError(f"cannot read the file: {err.strerror or err}") from err
 

@@ -27,6 +27,9 @@ class Mark(NamedTuple):
     col: int
 
 
+MAX_MESSAGE = 1000  # characters of an error message
+
+
 class Call(NamedTuple):
     """One block call an error happened inside: the block's name and the line of the call."""
 
@@ -47,7 +50,10 @@ class SpecError(Exception):
     exit_code: ExitCode = ExitCode.INVALID
 
     def __init__(self, reason: str, mark: Mark | None = None, calls: tuple[Call, ...] = ()) -> None:
-        self.reason = one_line(reason)
+        reason = one_line(reason)
+        if len(reason) > MAX_MESSAGE:  # a value quoted from a huge spec: one readable line, not megabytes
+            reason = reason[: MAX_MESSAGE - 1] + "…"
+        self.reason = reason
         self.mark = mark
         self.calls = calls
         chain = "; ".join(f"in block {c.block}, called at line {c.line}" for c in calls)

@@ -18,7 +18,7 @@ import click
 
 from ..base.errors import SpecError
 from ..outputs.formats import choices
-from .files import read_source
+from .files import STDIN, read_source
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def about(path: str) -> Iterator[None]:
 
 def read(arg: str) -> tuple[str, bytes]:
     """The spec's display name and bytes (``-`` is standard input), or :class:`Invalid`."""
-    with about(arg):
+    with about("<stdin>" if arg == STDIN else arg):
         return read_source(arg)
 
 

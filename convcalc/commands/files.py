@@ -13,6 +13,7 @@ import stat
 import sys
 
 from ..base.errors import SpecError
+from ..spec.loader import read_limited
 
 STDIN = "-"
 
@@ -20,10 +21,10 @@ STDIN = "-"
 def read_source(path: str) -> tuple[str, bytes]:
     """The spec's display name and bytes; ``-`` is standard input."""
     if path == STDIN:
-        return "<stdin>", sys.stdin.buffer.read()
+        return "<stdin>", read_limited(sys.stdin.buffer)
     try:
         with open(path, "rb") as f:
-            return path, f.read()
+            return path, read_limited(f)
     except OSError as err:
         raise SpecError(f"cannot read the file: {err.strerror or err}") from None
 

@@ -16,6 +16,7 @@ from ..base.errors import Mark, SpecError
 from ..base.text import suggest
 from ..model.joins import FITS, Fit, Join
 from ..model.kinds import Outcome
+from ..model.options import LIMIT_TEXT, too_large
 from ..model.geometry import LayerError, Shape, axis_names, frac_text
 from ..spec.template import substitute
 from ..spec.parser import (
@@ -150,7 +151,11 @@ def check_expect(expect: Expect, output: Shape, figures: dict[str, int], what: s
     return failures
 
 
-MAX_ROWS = 1_000_000  # a network expanding past this is refused rather than walked
+# Budgets, so that a spec of a few bytes cannot cost unbounded time or memory (docs/format.md,
+# "Limits"): rows are what a network expands to; steps count every node visited while
+# expanding, so repeats and block calls that add no rows still cost their iterations.
+MAX_ROWS = 200_000
+MAX_STEPS = 1_000_000
 
 
 def default_names(nodes: Sequence[Node]) -> list[str]:
@@ -222,6 +227,8 @@ class Walk:
     """One evaluation: the rows, groups and named outputs found so far."""
 
     def __init__(self, spec: Spec, batch: int) -> None:
+        self.steps_taken = 0
+        self.here = Mark(1, 1)  # the last node visited, for a budget error
         self.spec = spec
         self.batch = batch
         self.bytes = DTYPE_BYTES[spec.dtype]
@@ -248,11 +255,13 @@ class Walk:
         """A residual's body or shortcut, a branch or a repeat iteration: a scope and a group of its own."""
         start = len(self.rows)
         inner = outer.child(name)
+        self.spend(None)
         y = self.nodes(nodes, x, inner)
         self.groups.append(Group(inner.prefix, kind, outer.depth, start, len(self.rows), x, y))
         return y
 
     def node(self, node: Node, path: str, x: Shape, scope: Scope) -> Shape:
+        self.spend(node.mark)
         if isinstance(node, Layer):
             return self.leaf(node, path, x, scope)
         start = len(self.rows)
@@ -291,6 +300,8 @@ class Walk:
             try:
                 layer.kind.check_input(x)
                 outcome = layer.kind.apply(layer.options, x)
+                if too_large(list(outcome.output.dims)):
+                    raise LayerError(f"its output {outcome.output} has a size larger than {LIMIT_TEXT}")
             except LayerError as err:
                 raise SpecError(f"{path} ({layer.spelling} on {x}): {err}", layer.mark) from None
             self.outcomes[key] = outcome
@@ -332,9 +343,23 @@ class Walk:
             self.check(layer.expect, row.output, [row], f"{path}: ")
         return outcome.output
 
+    def spend(self, mark: Mark | None) -> None:
+        """One step of expansion (a node, a repeat iteration, a branch); refused past the budget."""
+        self.steps_taken += 1
+        if self.steps_taken > MAX_STEPS:
+            raise SpecError(
+                f"the spec takes more than {MAX_STEPS:,} steps to expand (convcalc's limit; repeats and block "
+                "calls count even when they add no layers): reduce the repeats",
+                mark or self.here,
+            )
+        if mark is not None:
+            self.here = mark
+
     def add_row(self, row: Row, step: Step) -> None:
         if len(self.rows) >= MAX_ROWS:
-            raise SpecError(f"the network expands to more than {MAX_ROWS:,} layers; reduce the repeats", row.mark)
+            raise SpecError(
+                f"the network expands to more than {MAX_ROWS:,} layers (convcalc's limit): reduce the repeats", row.mark
+            )
         self.rows.append(row)
         self.steps.append(step)
         self.cur = row.number

@@ -115,6 +115,8 @@ class Class:
 
     def split(self, q: int) -> list[Class]:
         """The q classes t = j + q·u (j < q), every affine size rewritten in u."""
+        if q > MAX_CLASSES:  # refused before a single class is built: a stride of 10⁷ costs nothing
+            raise SpecError(f"solving needs more than {MAX_CLASSES:,} residue classes (convcalc's limit): a stride of {q:,}")
         out = []
         for j in range(q):
             lo = max(0, -((j - self.lo) // q))  # ceil((lo - j) / q)
@@ -289,9 +291,12 @@ def replay(
         for c in classes:
             c.now = number
             after += _step(c, number, row.input.rank, axis, step, report, fixed, notes)
+            if len(after) > MAX_CLASSES:  # checked as they grow, so at most one class's split too many
+                raise SpecError(
+                    f"solving needs more than {MAX_CLASSES:,} residue classes at {row.name} (convcalc's limit); "
+                    "too many strides"
+                )
         classes = after
-        if len(classes) > MAX_CLASSES:
-            raise SpecError(f"solving needs more than {MAX_CLASSES:,} residue classes at {row.name}; too many strides")
         if not classes:
             break
     return classes

@@ -20,6 +20,21 @@ class OptionError(Exception):
     """A value of the wrong type or range; the spec parser adds where it is."""
 
 
+# The largest number convcalc accepts anywhere a size, channel count, kernel, stride, padding,
+# scale, repeat count or block argument is written, and the largest size a layer may produce:
+# 2^63 − 1, PyTorch's own int64 limit.  Checked before any arithmetic, so that every figure
+# stays a few hundred digits at most and every float() of a size is finite.
+MAX_INT = 2**63 - 1
+LIMIT_TEXT = "2^63 − 1 (9,223,372,036,854,775,807), convcalc's limit"
+
+
+def too_large(value: Any) -> bool:
+    """Whether a number, or any number in a list (of lists), is beyond :data:`MAX_INT`."""
+    if isinstance(value, list):
+        return any(too_large(v) for v in value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) > MAX_INT
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 

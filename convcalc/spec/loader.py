@@ -16,7 +16,7 @@ hostile document can cost time or memory.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, BinaryIO
 
 import yaml  # type: ignore[import-untyped,unused-ignore]
 
@@ -179,6 +179,15 @@ def _apply_merge(node: LMap, value: Any, mark: Mark) -> None:
     node.update(own)
 
 
+def read_limited(stream: BinaryIO) -> bytes:
+    """A spec's bytes from a file, standard input or a device, reading at most the limit + 1 byte
+    (``/dev/zero`` or an endless pipe is refused, not read into memory)."""
+    data = stream.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise SpecError(f"spec is larger than 10 MiB (more than {MAX_BYTES:,} bytes; convcalc's limit)", Mark(1, 1))
+    return data
+
+
 def _decode(text: str | bytes) -> str:
     if isinstance(text, bytes) or len(text) > MAX_BYTES:
         size = len(text)
@@ -337,7 +346,9 @@ def _load(text: str, loader: Any) -> Any:
             value = _scalar(ev, mark)
             if ev.anchor is not None:
                 claim(ev.anchor, mark)
-                anchors[ev.anchor] = (value, 1, mark)
+                # an alias of a long scalar costs its length too (100 characters a node): 19,900
+                # aliases of one 9 MiB string must not pass as 19,900 nodes
+                anchors[ev.anchor] = (value, 1 + len(ev.value) // 100, mark)
             # `<<` as a plain key is YAML 1.1's merge key, as with SafeLoader
             merge_key = ev.value == "<<" and ev.implicit[0] and ev.tag in (None, "!")
             attach(value, mark, merge_key)

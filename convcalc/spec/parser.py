@@ -19,7 +19,7 @@ from ..model.joins import FITS
 from ..model.kinds import SPELLINGS, Kind, fixed_options
 from .loader import LList, LMap, load, mark_of
 from .template import substitute
-from ..model.options import Option, OptionError
+from ..model.options import LIMIT_TEXT, MAX_INT, Option, OptionError, too_large
 
 FORMAT_VERSION = 1
 TOP_KEYS = ("convcalc", "name", "description", "input", "dtype", "batch", "blocks", "layers", "expect")
@@ -29,7 +29,8 @@ FIGURES = ("params", "buffers", "macs", "flops", "activation_bytes", "param_byte
 BOUNDS = {f"{f}{suffix}": (f, op) for f in FIGURES for suffix, op in (("", "=="), ("_max", "<="), ("_min", ">="))}
 EXPECT_KEYS = ("output", *BOUNDS)
 SUFFIXES = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
-_COUNT = re.compile(r"\s*([0-9][0-9_,]*(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)\s*([kKMGT]?)\s*\Z")
+# At most two exponent digits: "1e999999999" would take forever to expand into a whole number.
+_COUNT = re.compile(r"\s*([0-9][0-9_,]*(?:\.[0-9]+)?(?:[eE][-+]?[0-9]{1,2})?)\s*([kKMGT]?)\s*\Z")
 _SHAPE_SPLIT = re.compile(r"\s*[x×X*,]\s*")
 
 
@@ -85,9 +86,11 @@ def parse_shape(value: Any, mark: Mark | None, what: str = "input") -> tuple[int
         items = [value]
     elif isinstance(value, str):
         items = [
-            int(p) if p.isascii() and p.isdigit() else p
+            int(p) if p.isascii() and p.isdigit() and len(p) <= 19 else p  # 19 digits: above is beyond the limit
             for p in _SHAPE_SPLIT.split(value.strip().strip("[]()").strip())
         ]
+        if any(isinstance(p, str) and p.isascii() and p.isdigit() for p in items):
+            raise SpecError(f"{what} has a size larger than {LIMIT_TEXT}", mark)
     elif isinstance(value, list):
         items = list(value)
     else:
@@ -98,6 +101,8 @@ def parse_shape(value: Any, mark: Mark | None, what: str = "input") -> tuple[int
             f"a list of positive whole numbers, or one number for a flat vector; got {value!r}",
             mark,
         )
+    if too_large(items):
+        raise SpecError(f"{what} has a size larger than {LIMIT_TEXT}", mark)
     return tuple(items)
 
 
@@ -111,7 +116,16 @@ def parse_count(value: Any, mark: Mark | None, what: str) -> Fraction:
         m = _COUNT.match(value)
         if m:
             return Fraction(m.group(1).replace("_", "").replace(",", "")) * SUFFIXES[m.group(2)]
-    raise SpecError(f"{what} must be a count such as 1007590 or 25.6M (suffix K, M, G or T), got {value!r}", mark)
+    raise SpecError(
+        f"{what} must be a count such as 1007590 or 25.6M (suffix K, M, G or T; an exponent of at most two "
+        f"digits), got {_clip(value)}",
+        mark,
+    )
+
+
+def _clip(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def parse_expect(value: Any, mark: Mark | None, *, top: bool) -> Expect:
@@ -162,6 +176,8 @@ def parse_options(kind: Kind, spelling: str, preset: dict[str, Any], raw: Any, m
             raise SpecError(
                 f"'{given[found.name][0]}' and '{key}' are the same option of {spelling}: give only one", key_mark
             )
+        if too_large(value):
+            raise SpecError(f"{spelling} {key} is larger than {LIMIT_TEXT}", _where(raw, key))
         try:
             given[found.name] = (key, found.type.parse(value))
         except OptionError as err:

@@ -14,11 +14,13 @@ from typing import Any
 
 from ..base.errors import Mark, SpecError
 from ..base.text import suggest
+from ..model.options import LIMIT_TEXT, too_large
 from .loader import LList, LMap
 
 _REFERENCE = re.compile(r"\$(?:\{([^{}]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 _TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(//|[-+*()]))")
 MAX_EXPRESSION = 200  # characters: arithmetic on block arguments is short
+MAX_TEXT = 1000  # characters of a string built by interpolation ("stage${i}"): it cannot grow by doubling
 
 
 class ExpressionError(Exception):
@@ -72,7 +74,9 @@ def evaluate_expression(text: str, args: dict[str, Any]) -> int:
                 raise ExpressionError(f"unknown argument '{value}'{_hint(value, args)}")
             arg = args[value]
             if not isinstance(arg, int) or isinstance(arg, bool):
-                raise ExpressionError(f"argument '{value}' is {arg!r}, not a whole number")
+                raise ExpressionError(f"argument '{value}' is {_clip(arg)}, not a whole number")
+            if too_large(arg):
+                raise ExpressionError(f"argument '{value}' is larger than {LIMIT_TEXT}")
             return arg
         if value == "-":
             return -atom(depth + 1)
@@ -110,7 +114,14 @@ def evaluate_expression(text: str, args: dict[str, Any]) -> int:
     result = sum_(0)
     if pos != len(tokens):
         raise ExpressionError(f"unexpected '{tokens[pos][1]}'")
+    if too_large(result):
+        raise ExpressionError(f"the result is larger than {LIMIT_TEXT}")
     return result
+
+
+def _clip(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _hint(name: str, args: dict[str, Any]) -> str:
@@ -137,7 +148,18 @@ def substitute_value(value: str, args: dict[str, Any], mark: Mark | None) -> Any
     whole = _REFERENCE.fullmatch(value.strip())
     if whole:
         return _reference(whole, args, mark)
-    return _REFERENCE.sub(lambda m: str(_reference(m, args, mark)), value)
+    text = _REFERENCE.sub(lambda m: _text(_reference(m, args, mark), mark), value)
+    if len(text) > MAX_TEXT:
+        raise SpecError(f"a value built from block arguments is longer than {MAX_TEXT} characters (convcalc's limit)", mark)
+    return text
+
+
+def _text(value: Any, mark: Mark | None) -> str:
+    """An argument's value inside longer text; a long one is refused before it is copied."""
+    text = value if isinstance(value, str) else str(value) if not isinstance(value, (list, dict)) else repr(value)
+    if len(text) > MAX_TEXT:
+        raise SpecError(f"a value built from block arguments is longer than {MAX_TEXT} characters (convcalc's limit)", mark)
+    return text
 
 
 def substitute(data: Any, args: dict[str, Any], mark: Mark | None = None) -> Any:
