@@ -113,10 +113,14 @@ def test_error_lines_escape_the_file_name(payload: str, tmp_path: Path) -> None:
 
 
 def test_usage_errors_escape_what_the_user_typed() -> None:
-    code, out, err = invoke("show", "specs/convnet.yaml", "--\x1b]0;x\x07")
-    assert code == 2
-    clean(err)
-    assert "\\x1b" in err
+    # through the console script's entry point (run), which prints click's usage errors itself
+    proc = subprocess.run(
+        [sys.executable, "-m", "convcalc", "show", "specs/convnet.yaml", "--\x1b]0;x\x07"],
+        capture_output=True, text=True, cwd=ROOT, timeout=60,
+    )
+    assert proc.returncode == 2
+    clean(proc.stderr)
+    assert "\\x1b" in proc.stderr and proc.stderr.count("\n") == 1
 
 
 def test_a_two_line_file_name_gives_one_error_line_in_a_real_process(tmp_path: Path) -> None:
