@@ -228,6 +228,8 @@ class Walk:
 
     def __init__(self, spec: Spec, batch: int) -> None:
         self.steps_taken = 0
+        self.summaries: dict[int, str] = {}  # id(layer) → its summary (the layers live as long as the walk)
+        self.names: dict[int, list[str]] = {}  # id(node list) → its default names
         self.here = Mark(1, 1)  # the last node visited, for a budget error
         self.spec = spec
         self.batch = batch
@@ -247,7 +249,10 @@ class Walk:
     # --- lists of nodes -------------------------------------------------------------------
 
     def nodes(self, nodes: Sequence[Node], x: Shape, scope: Scope) -> Shape:
-        for node, name in zip(nodes, default_names(nodes)):
+        names = self.names.get(id(nodes))
+        if names is None:  # a repeated body is one tuple: name its nodes once
+            names = self.names[id(nodes)] = default_names(nodes)
+        for node, name in zip(nodes, names):
             x = self.node(node, scope.path(name), x, scope)
         return x
 
@@ -293,6 +298,13 @@ class Walk:
 
     # --- leaves ---------------------------------------------------------------------------
 
+    def summary(self, layer: Layer) -> str:
+        """The layer's table summary, computed once per layer (a repeated block has one Layer)."""
+        text = self.summaries.get(id(layer))
+        if text is None:
+            text = self.summaries[id(layer)] = layer.kind.summary(layer.options)
+        return text
+
     def leaf(self, layer: Layer, path: str, x: Shape, scope: Scope) -> Shape:
         key = (id(layer), x)
         outcome = self.outcomes.get(key)
@@ -327,7 +339,7 @@ class Walk:
             len(self.rows) + 1,
             path,
             layer.kind.name,
-            layer.kind.summary(layer.options),
+            self.summary(layer),
             x,
             outcome.output,
             outcome.params,

@@ -117,7 +117,7 @@ def json_lines(document: dict[str, Any]) -> str:
     import json  # start-up: only the JSON format needs it
 
     def dump(value: Any) -> str:
-        return json_safe(json.dumps(value, ensure_ascii=False))
+        return json.dumps(value, ensure_ascii=False)
 
     parts = []
     for key, value in document.items():
@@ -126,7 +126,7 @@ def json_lines(document: dict[str, Any]) -> str:
             parts.append(f"  {dump(key)}: [\n    {items}\n  ]")
         else:
             parts.append(f"  {dump(key)}: {dump(value)}")
-    return "{\n" + ",\n".join(parts) + "\n}\n"
+    return json_safe("{\n" + ",\n".join(parts) + "\n}\n")
 
 
 def write_json(report: Report, term: Terminal) -> str:
