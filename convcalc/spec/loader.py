@@ -23,7 +23,14 @@ import yaml  # type: ignore[import-untyped,unused-ignore]
 from ..base.errors import Mark, SpecError
 
 MAX_DEPTH = 64
-MAX_NODES = 100_000
+MAX_NODES = 100_000  # YAML nodes, aliases expanded, for any spec; a larger file gets one more per 5 bytes
+BYTES_PER_NODE = 5  # a flat spec of 10⁵ written-out convs (4.5 MB) has about 900,000 nodes
+
+
+def node_budget(text: str) -> int:
+    """The nodes a spec of this size may have: a written-out network grows with its text, an
+    alias bomb does not."""
+    return MAX_NODES + len(text) // BYTES_PER_NODE
 MAX_BYTES = 10 * 1024 * 1024
 # int()/float() of a huge numeral can be slow (sexagesimal ints are quadratic) and no
 # layer spec needs one, so numerals longer than this are refused rather than converted.
@@ -261,8 +268,17 @@ def load(text: str | bytes) -> Any:
         raise _syntax_error(e, text, yaml.SafeLoader) from None
 
 
+def _too_large(budget: int, mark: Mark) -> SpecError:
+    return SpecError(
+        f"spec too large: more than {budget:,} YAML nodes (convcalc's limit: {MAX_NODES:,} and one more per "
+        f"{BYTES_PER_NODE} bytes of the file); write a repeated part once, with `repeat:` or a block",
+        mark,
+    )
+
+
 def _load(text: str, loader: Any) -> Any:
     """:func:`load` with one PyYAML loader class; raises SpecError, or YAMLError for bad syntax."""
+    budget = node_budget(text)
     stack: list[_Frame] = []
     anchors: dict[str, tuple[Any, int, Mark]] = {}  # name -> (value, node count, mark)
     count = 0  # nodes in the tree as consumers see it, aliases expanded
@@ -318,8 +334,8 @@ def _load(text: str, loader: Any) -> Any:
         if top is not None and isinstance(top.node, LMap) and top.key is _NO_KEY:
             raise SpecError("mapping keys must be scalars, not collections", mark)
         count += 1
-        if count > MAX_NODES:
-            raise SpecError(f"spec too large: more than {MAX_NODES} nodes", mark)
+        if count > budget:
+            raise _too_large(budget, mark)
         anchor = ev.anchor
         if anchor is not None:
             claim(anchor, mark)
@@ -341,8 +357,8 @@ def _load(text: str, loader: Any) -> Any:
         if kind is yaml.ScalarEvent:
             mark = _mark(ev.start_mark)
             count += 1
-            if count > MAX_NODES:
-                raise SpecError(f"spec too large: more than {MAX_NODES} nodes", mark)
+            if count > budget:
+                raise _too_large(budget, mark)
             value = _scalar(ev, mark)
             if ev.anchor is not None:
                 claim(ev.anchor, mark)
@@ -373,7 +389,7 @@ def _load(text: str, loader: Any) -> Any:
             # The alias shares the anchored object, but consumers walk it once per
             # use: budget its full size every time so a billion laughs stops here.
             count += size
-            if count > MAX_NODES:
+            if count > budget:
                 raise SpecError("alias expansion too large (billion laughs?)", mark)
             attach(value, mark)
         elif kind is yaml.DocumentStartEvent:
