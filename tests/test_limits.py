@@ -92,7 +92,11 @@ def test_an_endless_input_is_read_only_up_to_the_limit() -> None:
 
 @pytest.mark.parametrize("value", ["1e999999999", "1e-999999999", "1E100M"])
 def test_huge_exponents_in_expect_are_refused(value: str) -> None:
-    refused(f"input: 8x8x3\nlayers: [relu]\nexpect: {{params_max: {value}}}\n", "exponent of at most two digits")
+    refused(f"input: 8x8x3\nlayers: [relu]\nexpect: {{params_max: {value}}}\n", "an exponent of at most two")
+
+
+def test_a_5000_digit_count_in_expect_is_refused() -> None:  # found by tests/test_fuzz_specs.py
+    refused(f"input: 8x8x3\nlayers: [relu]\nexpect: {{params: '{'9' * 5000}'}}\n", "at most 60 digits")
 
 
 def test_an_alias_of_a_long_scalar_costs_its_length() -> None:

@@ -29,8 +29,9 @@ FIGURES = ("params", "buffers", "macs", "flops", "activation_bytes", "param_byte
 BOUNDS = {f"{f}{suffix}": (f, op) for f in FIGURES for suffix, op in (("", "=="), ("_max", "<="), ("_min", ">="))}
 EXPECT_KEYS = ("output", *BOUNDS)
 SUFFIXES = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
-# At most two exponent digits: "1e999999999" would take forever to expand into a whole number.
-_COUNT = re.compile(r"\s*([0-9][0-9_,]*(?:\.[0-9]+)?(?:[eE][-+]?[0-9]{1,2})?)\s*([kKMGT]?)\s*\Z")
+# At most 60 digits and separators, 30 decimals and two exponent digits: "1e999999999" would take
+# forever to expand into a whole number, and 5,000 digits are past what int() converts.
+_COUNT = re.compile(r"\s*([0-9][0-9_,]{0,59}(?:\.[0-9]{1,30})?(?:[eE][-+]?[0-9]{1,2})?)\s*([kKMGT]?)\s*\Z")
 _SHAPE_SPLIT = re.compile(r"\s*[x×X*,]\s*")
 
 
@@ -117,8 +118,8 @@ def parse_count(value: Any, mark: Mark | None, what: str) -> Fraction:
         if m:
             return Fraction(m.group(1).replace("_", "").replace(",", "")) * SUFFIXES[m.group(2)]
     raise SpecError(
-        f"{what} must be a count such as 1007590 or 25.6M (suffix K, M, G or T; an exponent of at most two "
-        f"digits), got {_clip(value)}",
+        f"{what} must be a count such as 1007590 or 25.6M (suffix K, M, G or T; at most 60 digits and an "
+        f"exponent of at most two), got {_clip(value)}",
         mark,
     )
 
