@@ -319,8 +319,6 @@ def write_table(report: Report, term: Terminal) -> str:
     hundred rows would spend most of a run there, so the columns are sized once, here.
     """
     from rich.cells import cell_len  # start-up: rich only for the table
-    from rich.console import Console
-    from rich.text import Text
 
     marker_of = _marker(report)
     fields = _fields(report, term.rf)
@@ -350,45 +348,56 @@ def write_table(report: Report, term: Terminal) -> str:
     widths = [max(cell_len(cells[i]) for cells, _ in lines) for i in range(len(columns))]
     flag_column = len(TABLE_COLUMNS) - 1
 
-    def line(cells: list[str], style: str | None, header: bool = False) -> Text:
-        text = Text("  ", style="bold" if header else "")
+    segments: list[tuple[str, str | None]] = []  # the text with its styles, for rich or as it is
+
+    def add(text: str, style: str | None = None) -> None:
+        segments.append((text, style))
+
+    def line(cells: list[str], style: str | None, header: bool = False) -> None:
+        add("  ", "bold" if header else None)
         for i, (cell, (_, right)) in enumerate(zip(cells, columns)):
             pad = " " * (widths[i] - cell_len(cell))
             if i:
-                text.append("   ")
+                add("   ")
             cell_style = "bold" if header else (style or "dim") if i == flag_column else None
-            text.append(pad + cell if right else cell + pad, style=cell_style)
-        return text
+            add(pad + cell if right else cell + pad, cell_style)
 
     title = f"{visible(report.name)}: " if report.name else ""
-    out = Text(no_wrap=True, overflow="ellipsis")
-    out.append(f"{title}{h.shape(report.input)} → {h.shape(report.output)}\n\n", style="bold")
-    out.append_text(line(lines[0][0], None, header=True))
-    out.append("\n " + "─" * (sum(widths) + 3 * (len(widths) - 1) + 2) + "\n")
+    add(f"{title}{h.shape(report.input)} → {h.shape(report.output)}\n\n", "bold")
+    line(lines[0][0], None, header=True)
+    add("\n " + "─" * (sum(widths) + 3 * (len(widths) - 1) + 2) + "\n")
     for cells, style in lines[1:]:
-        out.append_text(line(cells, style))
-        out.append("\n")
+        line(cells, style)
+        add("\n")
     description = visible((report.description or "").strip())
     if description:  # Text, never markup: names and descriptions come from the spec and may hold [brackets]
-        out.append(f"\n{description}\n")
-    out.append("\n")
+        add(f"\n{description}\n")
+    add("\n")
     label = max(len(k) for k, _ in totals_lines(report, exact=False))
     values = max(len(v) for _, v in totals_lines(report, exact=False))
     for k, v in totals_lines(report, exact=False):
-        out.append(k.ljust(label), style="bold")
-        out.append("  " + v.rjust(values) + "\n")
+        add(k.ljust(label), "bold")
+        add("  " + v.rjust(values) + "\n")
     notes = flag_notes(report)
     if notes:
-        out.append("\n")
+        add("\n")
         for note in notes:
-            out.append(note + "\n", style="red" if "] warning:" in note else "yellow")
+            add(note + "\n", "red" if "] warning:" in note else "yellow")
     if fields:
-        out.append("\n")
+        add("\n")
         for note in (RF_LEGEND, *fields.notes):
-            out.append(f"receptive field: {note}\n")
+            add(f"receptive field: {note}\n")
     for f in report.failures:
         where = f"line {f.mark.line}: " if f.mark else ""
-        out.append(f"expect failed: {where}{f.message}\n", style="bold red")
+        add(f"expect failed: {where}{f.message}\n", "bold red")
+    if not term.is_tty:  # a pipe or a file: no colour and no width to fit, so rich would change nothing
+        return "\n".join(text.rstrip() for text in "".join(t for t, _ in segments).splitlines()) + "\n"
+    from rich.console import Console  # start-up: rich renders only for a terminal
+    from rich.text import Text
+
+    out = Text(no_wrap=True, overflow="ellipsis")
+    for text, style in segments:
+        out.append(text, style=style or "")
     console = Console(
         force_terminal=term.is_tty and term.color,
         no_color=not term.color,
