@@ -182,7 +182,7 @@ def check_text(text: str | bytes, path: str = "<text>", *, strict: bool = False)
     """
     from .engine.check import check_text as check_one  # start-up: loaded on first call (module docstring)
 
-    return check_one(path, text, strict)
+    return check_one(text, path, strict=strict)
 
 
 def check_path(path: str | os.PathLike[str], *, strict: bool = False) -> FileResult:

@@ -18,7 +18,7 @@ SPECS = sorted((ROOT / "specs").glob("*.yaml"))
 
 @pytest.mark.parametrize("path", SPECS, ids=lambda p: p.name)
 def test_example_spec_checks_clean(path: Path) -> None:
-    result = check_text(str(path), path.read_bytes())
+    result = check_text(path.read_bytes(), str(path))
     assert result.status == ExitCode.OK, [f.text() for f in result.findings]
     assert load_spec(path.read_bytes()).expect is not None, "every example carries a top-level expect"
 

@@ -24,7 +24,7 @@ def run(specs: Sequence[str], fmt: str = "text", strict: bool = False) -> int:
             finding = Finding(err.path, None, None, "error", err.error.message)
             results.append(FileResult(err.path, ExitCode.INVALID, (finding,)))
             continue
-        results.append(check_text(path, text, strict))
+        results.append(check_text(text, path, strict=strict))
     click.echo(writer(fmt, "check")(results), nl=False)
     return int(exit_code(results))
 

@@ -39,7 +39,7 @@ class FileResult(NamedTuple):
     failed_expects: int = 0
 
 
-def check_text(path: str, text: str | bytes, strict: bool = False) -> FileResult:
+def check_text(text: str | bytes, path: str = "<text>", *, strict: bool = False) -> FileResult:
     """Validate, evaluate and check one spec; every problem becomes a finding."""
     try:
         report = evaluate(load_spec(text))
