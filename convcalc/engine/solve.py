@@ -37,7 +37,7 @@ from ..model.geometry import (
     axis_names,
     same_padding,
 )
-from ..spec.parser import Spec
+from ..spec.parser import Layer, Spec
 
 MAX_CLASSES = 200_000  # residue classes alive at once; past this the network is refused, not solved
 
@@ -283,6 +283,7 @@ def replay(
     With ``weights``, a flatten feeding a dense layer must keep the size the spec gives it.
     """
     notes = notes or Notes()
+    _OPS.clear()  # ids are only unique among live objects: the cache lives for one replay
     fixed = fixed_flattens(report) if stop is None and weights else {}
     classes = [Class(1, 1, 0, None, {0: (1, 1)})]  # n = 1 + t
     last = len(report.rows) if stop is None else stop
@@ -300,6 +301,18 @@ def replay(
         if not classes:
             break
     return classes
+
+
+_OPS: dict[tuple[int, int], tuple[tuple[AxisOp, ...], ...]] = {}  # (id(layer), rank) → its ops, for one replay
+
+
+def _axis_ops(layer: Layer, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
+    """A layer's per-axis ops, computed once per replay (a repeated block is one Layer object)."""
+    key = (id(layer), rank)
+    ops = _OPS.get(key)
+    if ops is None:
+        ops = _OPS[key] = layer.kind.axis_ops(layer.options, rank)
+    return ops
 
 
 def _step(
@@ -340,7 +353,7 @@ def _step(
         if number in fixed and not c.equal(v, (0, row.input.spatial[axis])):
             return []
         return [c]
-    ops = step.layer.kind.axis_ops(step.layer.options, in_rank)[axis]
+    ops = _axis_ops(step.layer, in_rank)[axis]
     pairs = [(c, v)]
     for op in ops:
         pairs = [out for part, w in pairs for out in _op(part, w, op, step.layer.allow_inexact, notes)]
