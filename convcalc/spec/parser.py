@@ -373,7 +373,7 @@ class Parser:
         if not isinstance(target, str) or not target:
             raise SpecError(f"{op} with must name an earlier layer, got {target!r}", _where(raw, "with"))
         fit = raw.get("fit")
-        if fit is not None and fit not in FITS:
+        if fit is not None and (not isinstance(fit, str) or fit not in FITS):
             raise SpecError(f"fit must be crop or pad, got {fit!r}", _where(raw, "fit"))
         through = self.nodes(raw.get("through"), _where(raw, "through"), f"{op} through")
         return Skip(op, target, fit, through, name, expect, mark, _where(raw, "with") or mark)
