@@ -15,19 +15,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import convcalc.engine.annotate as annotate_module
 from convcalc.engine.annotate import Annotated, _same, annotate_text, expected_annotations, split_lines
-from convcalc.commands.main import main
 from convcalc.base.errors import SpecError
 from convcalc.spec.loader import load
 
-ROOT = Path(__file__).resolve().parent.parent
-SPECS = sorted((ROOT / "specs").glob("*.yaml"))
+from helpers import SPEC_FILES, run
 
+# The ConvNet's network, but not specs/convnet.yaml: this text is what is under test (a full-line
+# comment, a blank line and a comment between layers, a comment to keep), byte for byte.
 CONVNET = """\
 # The small ConvNet  # → not an annotation: a full-line comment
 input: 28x28x1       # H×W×C
@@ -60,12 +59,6 @@ layers:
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-def run(*args: str, input: str | bytes | None = None) -> Result:
-    result = CliRunner().invoke(main, list(args), input=input, prog_name="convcalc")
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
-    return result
 
 
 def annotated(text: str) -> str:
@@ -583,7 +576,7 @@ def test_symlink_is_kept(spec: Path, tmp_path: Path) -> None:
 # --- the example specs ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", SPECS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", SPEC_FILES, ids=lambda p: p.name)
 def test_every_example_spec(path: Path, tmp_path: Path) -> None:
     copy = tmp_path / path.name
     shutil.copy(path, copy)

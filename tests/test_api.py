@@ -17,9 +17,7 @@ import yaml  # type: ignore[import-untyped,unused-ignore]
 import convcalc
 import convcalc.api
 
-ROOT = Path(__file__).resolve().parent.parent
-SPECS = ROOT / "specs"
-CONVNET = SPECS / "convnet.yaml"
+from helpers import CONVNET_PATH as CONVNET, ROOT, SPEC_FILES, SPECS
 
 STRIDED = """\
 name: strided
@@ -57,7 +55,7 @@ def test_path_text_and_bytes_give_equal_reports() -> None:
     assert documents[0]["total"]["params"] == 1007590
 
 
-@pytest.mark.parametrize("path", sorted(SPECS.glob("*.yaml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", SPEC_FILES, ids=lambda p: p.name)
 def test_dict_gives_the_same_report_as_the_file(path: Path) -> None:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     from_dict = convcalc.report_dict(convcalc.evaluate(convcalc.load_dict(data)))

@@ -15,40 +15,17 @@ import io
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
-from convcalc.commands.main import main
 from convcalc.model.kinds import KINDS, SPELLINGS
 
-ROOT = Path(__file__).resolve().parent.parent
-FAILING = sorted((ROOT / "specs" / "failing").glob("*.yaml"))
+from helpers import CONVNET, FAILING, expect_exit, invoke, run, show_json, streams, write
 
 ANSI = "\x1b["
 BOX_CHARS = re.compile("[\u2500-\u257f]")  # box drawing: ─ │ ┃ ━ ┌ ...
 
-# The format page's example, verbatim.
-CONVNET = """\
-convcalc: 1                 # format version; optional, 1 when absent
-name: ConvNet               # optional, shown as the table title
-input: 28x28x1
-dtype: float32
-batch: 1
-layers:
-  - conv: {out: 10, kernel: 5, expect: 24x24x10}
-  - pool: {kernel: 2}                     # stride defaults to kernel, mode to max
-  - conv: {out: 20, kernel: 3, name: conv2}
-  - flatten
-  - dense: {out: 500}
-  - relu
-  - dense: {out: 10}
-expect:                     # optional; checked by `convcalc check`
-  output: 10
-  params: 1007590
-"""
-
+# The article's ConvNet is specs/convnet.yaml (the `convnet` fixture: its path; helpers.CONVNET: its text).
 # name, kind, kernel/stride/pad, output, params, MACs, FLOPs (as the table shows them)
 CONVNET_TABLE = [
     ("conv1", "conv", "k5", "24×24×10", "260", "144K", "288K"),
@@ -118,48 +95,6 @@ expect:
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-def run(
-    *args: str, input: str | bytes | None = None, env: dict[str, str | None] | None = None, color: bool = False
-) -> Result:
-    """Invoke the CLI; a Python exception other than SystemExit is always a bug."""
-    result = CliRunner().invoke(main, list(args), input=input, env=env, color=color, prog_name="convcalc")
-    assert result.exception is None or isinstance(result.exception, SystemExit), streams(result)
-    return result
-
-
-def streams(result: Result) -> str:
-    """Both streams and the exit code, for assertion messages."""
-    text = f"exit code {result.exit_code}\n--- stdout ---\n{result.stdout}--- stderr ---\n{result.stderr}"
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        import traceback
-
-        text += "--- exception ---\n" + "".join(traceback.format_exception(*result.exc_info))  # type: ignore[misc]
-    return text
-
-
-def expect_exit(result: Result, code: int) -> None:
-    assert result.exit_code == code, streams(result)
-
-
-def write(tmp_path: Path, name: str, text: str) -> str:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return str(path)
-
-
-@pytest.fixture
-def convnet(tmp_path: Path) -> str:
-    return write(tmp_path, "convnet.yaml", CONVNET)
-
-
-def show_json(*args: str, input: str | None = None) -> dict[str, Any]:
-    result = run("show", *args, "--format", "json", input=input)
-    expect_exit(result, 0)
-    assert result.stderr == "", streams(result)
-    doc: dict[str, Any] = json.loads(result.stdout)
-    return doc
 
 
 def parse_table(stdout: str) -> tuple[str, list[dict[str, str]], dict[str, str]]:
@@ -932,7 +867,7 @@ def test_failing_spec(path: Path) -> None:
 def test_dtype_list_is_an_error(tmp_path: Path, value: str) -> None:
     # Found as a bug: a list or mapping as dtype raised TypeError (unhashable LList) in spec.parse_spec.
     path = write(tmp_path, "dtype.yaml", f"input: 8x8x1\ndtype: {value}\nlayers: [relu]\n")
-    result = CliRunner().invoke(main, ["show", path], prog_name="convcalc")
+    result = invoke("show", path)
     assert result.exit_code == 2, streams(result)
     assert result.stdout == "" and result.stderr.startswith(f"{path}:2:8: error: dtype must be one of"), streams(result)
 
@@ -943,7 +878,7 @@ def test_spec_name_is_not_rich_markup(tmp_path: Path, key: str, text: str) -> No
     # Found as a bug: the table passed the spec's name to rich as markup ('[/x]' raised MarkupError,
     # '[bold]Net[/bold]' showed as 'Net'); the description, shown as the caption, must be safe too.
     path = write(tmp_path, "name.yaml", f'{key}: "{text}"\ninput: 8x8x1\nlayers: [relu]\n')
-    result = CliRunner().invoke(main, ["show", path], prog_name="convcalc")
+    result = invoke("show", path)
     assert result.exit_code == 0, streams(result)
     lines = result.stdout.splitlines()
     if key == "name":

@@ -16,23 +16,9 @@ from pathlib import Path
 
 import pytest
 
-ANSI = b"\x1b["
+from helpers import CONVNET, ROOT
 
-CONVNET = """\
-name: ConvNet
-input: 28x28x1
-layers:
-  - conv: {out: 10, kernel: 5, expect: 24x24x10}
-  - pool: {kernel: 2}
-  - conv: {out: 20, kernel: 3, name: conv2}
-  - flatten
-  - dense: {out: 500}
-  - relu
-  - dense: {out: 10}
-expect:
-  output: 10
-  params: 1007590
-"""
+ANSI = b"\x1b["
 
 WARNING = """\
 input: 32x32x3
@@ -108,7 +94,7 @@ def specs(tmp_path: Path) -> dict[str, Path]:
 
 
 def test_module_entry_point_exists() -> None:
-    assert (Path(__file__).resolve().parent.parent / "convcalc" / "__main__.py").exists()
+    assert (ROOT / "convcalc" / "__main__.py").exists()
 
 
 def test_version(cmd: list[str]) -> None:

@@ -25,11 +25,10 @@ from typing import Any
 
 import pytest
 import yaml  # type: ignore[import-untyped,unused-ignore]
-from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from convcalc.commands.main import main
+from helpers import invoke, streams
 
 EXAMPLES = int(os.environ.get("CONVCALC_FUZZ_EXAMPLES", "300"))  # raise it locally to hunt longer
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
@@ -362,19 +361,6 @@ def test_bases_are_valid() -> None:
 
 
 # --- running and checking -------------------------------------------------------------------
-
-
-def invoke(*args: str, input: str | bytes) -> Result:
-    return CliRunner().invoke(main, list(args), input=input, prog_name="convcalc")
-
-
-def streams(result: Result) -> str:
-    text = f"exit code {result.exit_code}\n--- stdout ---\n{result.stdout}--- stderr ---\n{result.stderr}"
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        import traceback
-
-        text += "--- exception ---\n" + "".join(traceback.format_exception(*result.exc_info))  # type: ignore[misc]
-    return text
 
 
 def compose(text: str | bytes) -> list[yaml.Node]:
@@ -711,7 +697,7 @@ def test_control_characters_in_names_keep_errors_on_one_line(text: str) -> None:
 def test_control_characters_do_not_reach_the_terminal() -> None:
     text = 'input: 28x28x1\nlayers:\n  - "re\\e[31mlu"\n'
     # color=True: click does not strip ANSI codes, as on a terminal
-    show = CliRunner().invoke(main, ["show", "-"], input=text, color=True)
+    show = invoke("show", "-", input=text, color=True)
     assert show.exit_code == 2, streams(show)
     assert "\x1b" not in show.stderr, streams(show)
 

@@ -28,14 +28,11 @@ from typing import Any
 
 import pytest
 import yaml  # type: ignore[import-untyped,unused-ignore]
-from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from convcalc.commands.main import main
+from helpers import SPEC_FILES, invoke
 
-ROOT = Path(__file__).resolve().parent.parent
-SPECS = sorted((ROOT / "specs").glob("*.yaml"))
 REGRESSIONS = sorted((Path(__file__).parent / "fuzz-regressions").glob("*"))
 EXAMPLES = int(os.environ.get("CONVCALC_FUZZ_EXAMPLES", "200"))
 ERROR_LINE = re.compile(r"^<stdin>(:\d+:\d+)?: error: [^\n]+\n$")
@@ -81,7 +78,7 @@ def get(data: Any, path: tuple[Any, ...]) -> Any:
 
 @st.composite
 def mutants(draw: st.DrawFn) -> bytes:
-    data = load(draw(st.sampled_from(SPECS)))
+    data = load(draw(st.sampled_from(SPEC_FILES)))
     duplicate = None
     for _ in range(draw(st.integers(1, 4))):
         places = [p for p in paths(data) if p]
@@ -119,7 +116,7 @@ def mutants(draw: st.DrawFn) -> bytes:
 
 def run_all(spec: bytes) -> None:
     for args in COMMANDS:
-        result = CliRunner().invoke(main, args, input=spec)
+        result = invoke(*args, input=spec)
         what = f"{' '.join(args)} on {spec[:300]!r}"
         if result.exception is not None and not isinstance(result.exception, SystemExit):
             raise AssertionError(f"{what}: raised {result.exception!r}") from result.exception
@@ -156,6 +153,6 @@ def test_inputs_the_fuzzer_once_broke_on(path: Path) -> None:
     run_all(path.read_bytes())
 
 
-@pytest.mark.parametrize("path", SPECS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", SPEC_FILES, ids=lambda p: p.name)
 def test_every_spec_runs_through_every_command(path: Path) -> None:
     run_all(path.read_bytes())

@@ -16,14 +16,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from convcalc.base.text import json_safe, visible
-from convcalc.commands.main import main
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers import ROOT, run
+
 PAYLOADS = {
     "clear screen": "\x1b[2J\x1b[H",
     "window title": "\x1b]0;owned\x07",
@@ -47,7 +46,7 @@ def spec_text(name: str, description: str = "") -> str:
 
 
 def invoke(*args: str, input: str | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), input=input)
+    result = run(*args, input=input)
     return result.exit_code, result.stdout, result.stderr
 
 

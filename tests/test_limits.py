@@ -12,13 +12,13 @@ from __future__ import annotations
 import resource
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from convcalc.outputs.humanize import count, data_size, scientific
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers import ROOT
+
 CPU_SECONDS = 60
 MEMORY = 2 * 1024**3
 

@@ -19,23 +19,19 @@ import json
 import math
 import warnings
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from convcalc.commands.main import main
 from convcalc.base.errors import SpecError
 from convcalc.engine.evaluate import Report, evaluate
 from convcalc.engine.receptive import Upsampling, positions, receptive_fields
 from convcalc.model.geometry import Window
 from convcalc.spec.parser import load_spec
 
-ROOT = Path(__file__).resolve().parent.parent
-SPECS = ROOT / "specs"
+from helpers import CONVNET, expect_exit, run, spec_path
 
 
 def report_of(dims: list[int], layers: list[Any], dtype: str = "float32") -> Report:
@@ -43,7 +39,7 @@ def report_of(dims: list[int], layers: list[Any], dtype: str = "float32") -> Rep
 
 
 def spec_report(name: str) -> Report:
-    return evaluate(load_spec((SPECS / name).read_text()))
+    return evaluate(load_spec(spec_path(name).read_text()))
 
 
 # --- 1. the Distill recurrences ---------------------------------------------------------------
@@ -603,21 +599,11 @@ def test_upsampling_indices_match_torch(double: bool) -> None:
 
 # --- 3. the command line ------------------------------------------------------------------------
 
-CONVNET = """\
-name: ConvNet
-input: 28x28x1
-layers:
-  - conv: {out: 10, kernel: 5}
-  - pool: {kernel: 2}
-  - conv: {out: 20, kernel: 3, name: conv2}
-  - flatten
-  - dense: {out: 10}
-"""
-
 
 def show(*args: str, text: str = CONVNET) -> Any:
-    result = CliRunner().invoke(main, ["show", "-", *args], input=text, prog_name="convcalc")
-    assert result.exit_code == 0, result.output
+    """``convcalc show - ARGS`` on ``text`` (the ConvNet of specs/convnet.yaml), which must succeed."""
+    result = run("show", "-", *args, input=text)
+    expect_exit(result, 0)
     return result
 
 

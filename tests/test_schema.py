@@ -16,21 +16,19 @@ from typing import Any
 
 import pytest
 import yaml  # type: ignore[import-untyped,unused-ignore]
-from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped,unused-ignore]
 
-from convcalc.commands.main import main
 from convcalc.base.errors import SpecError
 from convcalc.model.kinds import KINDS, SPELLINGS, fixed_options
 from convcalc.model.options import Bool, Choice, Int, Number, Option, Pad, PerAxis, Scale
 from convcalc.outputs.schema import schema_json, spec_schema
 from convcalc.spec.parser import BOUNDS, CONSTRUCTS, DTYPE_BYTES, EXPECT_KEYS, NAME, TOP_KEYS, load_spec
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers import ROOT, SPEC_FILES, run
+
 COMMITTED = ROOT / "schema" / "convcalc.schema.json"
-SPECS = sorted((ROOT / "specs").glob("*.yaml"))
 DOCS = [ROOT / "README.md", ROOT / "docs" / "format.md"]
 
 SCHEMA = spec_schema()
@@ -76,7 +74,7 @@ def test_schema_is_a_valid_draft_2020_12_schema() -> None:
 
 
 def test_schema_command_prints_it() -> None:
-    result = CliRunner().invoke(main, ["schema"])
+    result = run("schema")
     assert result.exit_code == 0, result.output
     assert result.output == schema_json()
     assert result.output.endswith("}\n")
@@ -175,7 +173,7 @@ def test_every_kind_example_validates(spelling: str) -> None:
 # --- valid specs -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", SPECS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", SPEC_FILES, ids=lambda p: p.name)
 def test_example_specs_validate(path: Path) -> None:
     spec = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert errors(spec) == []

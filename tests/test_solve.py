@@ -7,20 +7,18 @@ size by the flags and errors the evaluator reports.  The solver must give exactl
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from convcalc.commands.main import main
 from convcalc.base.errors import SpecError
 from convcalc.engine.evaluate import Report, evaluate
 from convcalc.engine.solve import Progression, inverse, solve
 from convcalc.spec.parser import Spec, load_spec
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers import CONVNET_PATH, run, spec_path
+
 N = 70  # brute force up to this size
 
 
@@ -190,7 +188,7 @@ def test_inverse_matches_brute_force(layers: list[object], data: st.DataObject) 
 
 
 def zoo(name: str) -> Spec:
-    return load_spec((ROOT / "specs" / name).read_bytes())
+    return load_spec(spec_path(name).read_bytes())
 
 
 def test_resnet50_exact_is_32k_plus_1_and_224_is_clean() -> None:
@@ -230,18 +228,17 @@ def test_huge_sizes_are_answered_structurally() -> None:
 
 
 def test_cli_solve_text_and_json() -> None:
-    result = CliRunner().invoke(main, ["solve", str(ROOT / "specs" / "resnet50.yaml")])
+    result = run("solve", str(spec_path("resnet50.yaml")))
     assert result.exit_code == 0, result.output
     assert "exact (every size divides evenly): H = 32k + 1, k ≥ 0  [nearest to 224: 193 below, 225 above]" in result.stdout
-    result = CliRunner().invoke(main, ["solve", str(ROOT / "specs" / "convnet.yaml"), "--at", "conv2", "--output",
-                                       "10x10", "-f", "json"])
+    result = run("solve", str(CONVNET_PATH), "--at", "conv2", "--output", "10x10", "-f", "json")
     doc = json.loads(result.stdout)
     assert doc["question"] == "inverse" and doc["axes"][0]["levels"]["exact"]["progressions"] == [
         {"start": 28, "step": 1, "stop": 28}]
 
 
 def test_cli_solve_errors() -> None:
-    result = CliRunner().invoke(main, ["solve", str(ROOT / "specs" / "convnet.yaml"), "--at", "conv9", "--output", "3x3"])
+    result = run("solve", str(CONVNET_PATH), "--at", "conv9", "--output", "3x3")
     assert result.exit_code == 2 and "no layer is named 'conv9'" in result.stderr
     with pytest.raises(SpecError, match="give 2 sizes"):
         inverse(zoo("convnet.yaml"), [10], "conv2")
