@@ -11,13 +11,15 @@ Networks", Distill 2019), dilation included::
 They are not computed from those recurrences, though.  After a transposed convolution or an
 upsample the field depends on the output position (periodically), and a transposed conv whose
 kernel is smaller than its stride leaves some outputs with no input at all; a fractional-stride
-recurrence is off by several pixels on such chains.  So every row is computed from index sets:
-for each output position ``q`` the hull ``[lo, hi]`` of the network-input positions it depends
-on, on the *unbounded* integer grid, where padding positions are positions too (this is the
-convention of the recurrences: the field of a corner output hangs over the edge).  The sizes are
-the report's concrete ones, so this is exact and costs about size × kernel per row and axis.
+recurrence is off by several pixels on such chains.  So the fields are defined position by
+position: for each output position ``q`` the hull ``[lo, hi]`` of the network-input positions
+it depends on, on the *unbounded* integer grid, where padding positions are positions too (this
+is the convention of the recurrences: the field of a corner output hangs over the edge).  The
+reported figures are over the row's own positions ``0 .. size − 1``: the smallest and largest
+``hi − lo + 1``, how many positions have no field (then the minimum is 0), and the centre of
+position 0's hull.
 
-How each op maps an output position to the positions it reads (``sources``):
+How each op maps an output position to the positions it reads (its sources):
 
 * window (conv, pool): ``q·s − before + d·m`` for each tap ``m < k`` (``same`` resolved for the
   size at hand);
@@ -40,25 +42,97 @@ of the last spatial tensor, with no jump.
 Axes are independent: a 2-D field is the product of its per-axis fields, which is exact for
 chains; at a join, a branch whose field is empty along one axis still counts along the others.
 
-:func:`positions` gives the per-position hulls themselves; with ``clip=True`` it gives what a
-real run sees instead (positions outside each tensor are padding and depend on nothing, and the
-upsample indices clamp as PyTorch clamps them): the set of input positions with a non-zero
-gradient, as the tests check against torch.
+**Representation.**  No index set is ever built.  Every op above is *periodic*: there are
+``Q ≥ 1`` output positions and ``S ≥ 0`` input positions with ``sources(q + Q) = sources(q) + S``
+for every ``q`` (a window: 1 and its stride; a transposed conv: its stride and 1; pixel shuffle:
+``r`` and 1; pads and crops: 1 and 1; bins: ``out/g`` and ``in/g`` with ``g = gcd(in, out)``;
+upsampling: from the exact scale, see below).  So each tensor's map ``q ↦ hull(q)`` is a
+:class:`Periodic` function: one period ``P`` of hulls and a shift ``D`` with
+``hull(q + P) = hull(q) + D`` on the whole unbounded grid (the jump on that grid is ``D/P``; the
+network input is ``P = D = 1``, ``hull(p) = [p, p]``).  Through an op, the new period is
+``P' = Q·P/gcd(P, S)`` (then ``q + P'`` reads sources shifted by a multiple of ``P``) with
+``D' = D·S/gcd(P, S)``, and the ``P'`` new hulls are unions over each output's sources.  Those
+sources are arithmetic progressions (a window's taps, a transposed conv's matching taps, a bin),
+whose union never visits more than one position per residue class mod ``P`` (along a class the
+hulls move by a fixed amount, so its first and last member bound it), and just its two ends when
+the map is monotone — no cost grows with a kernel, a stride, a padding or a size.  A period that
+some smaller divisor also satisfies is reduced.  Joins union their inputs (shifted by the fit
+offsets) per position: the period is the lcm of theirs.  Branches whose jumps ``D/P`` differ do
+not add up to one periodic map; the row keeps one :class:`Periodic` per distinct jump, and its
+hull at ``q`` is their union.
+
+Which positions matter is known beforehand: a backward pass over the rows gives, in O(1) per op,
+an interval of positions of every tensor that holds its own positions and everything later rows
+read (a superset).  A map is only ever *used* on that interval, so where a period would be
+longer than the interval (periods multiply through transposed convs, pixel shuffles and
+upsamples, and the lcm at joins) the row is stored as the interval's hulls instead (one hull per
+position, shift 0: periodic with the interval's length, exact wherever it is read).
+
+The figures come from one period: the field sizes repeat with ``P``, so min, max and the count of
+empty positions over ``0 .. size − 1`` take ``min(P, size)`` steps; with several jumps (a union
+of maps with different slopes) each residue class mod the lcm is scanned by a search over the
+convex difference of an upper and a lower envelope.  The cost of a row is therefore about its
+period (1 for chains of convs and pools), not its size, depth or field: a straight stack of
+10,000 convs costs four steps a row, and an input of 10⁹ or a padding of 10¹⁸ costs what 8×8
+costs.  When every axis is alike (the same sizes and ops on each: a square input through square
+kernels) one axis is computed and copied.  :func:`measured` returns the fields with the steps
+taken (hull look-ups and hulls written, per row too); past :data:`MAX_WORK` steps the
+computation stops with a :class:`~convcalc.base.errors.SpecError` (the ``--rf`` run fails with
+it) rather than run for minutes: only a period of millions of positions gets there (a stride or
+upsampling factor in the millions, or coprime sizes of that order).
+
+**Upsampling.**  PyTorch computes the source indices in floating point (``nearest``: float32;
+the linear modes: the tensor's dtype), so its map repeats only where rounding lets it.  The
+period is taken from the exact rational scale (``1.4`` is ``7/5``: ``Q = 7`` outputs read
+``S = 5`` inputs further on; with ``size``: ``out/g`` and ``in/g``; with ``align_corners``:
+``(out − 1)/g`` and ``(in − 1)/g``), one period of the float map is evaluated at ``q = 0 ..
+Q − 1``, and the float map is compared with that periodic extension at every position of the
+interval read.  If they agree, the map is periodic and exact.  Often they do not: float32
+``1/3`` makes ``linear`` ×3 read one input at some of the positions where the exact map lands
+on a whole index and two at others, ``nearest-exact`` ×0.9 rounds differently every so often,
+and coprime ``size``/``align_corners`` ratios do the like.  Then the row is stored position by
+position over the interval read — still exactly PyTorch's float map (each evaluation counts
+:data:`FLOAT_STEPS` steps) — and so are the rows fed by it (their periods are that long too):
+a cost proportional to the sizes read, once per row, never per tap.  When more than
+:data:`CHECKED` positions are read, the comparison covers windows of 2¹⁴ positions at both ends
+of the interval and of the tensor (float drift grows with ``|q|``), and the map is taken to be
+periodic; if a window finds a position where PyTorch's float indices depart from the exact
+period, the field follows the exact period beyond the positions compared and the report says so
+in a note (in float32 that takes tensors of millions of positions).
+
+:func:`positions` gives the per-position hulls themselves (by brute force over index sets, as
+the oracle tests need); with ``clip=True`` it gives what a real run sees instead (positions
+outside each tensor are padding and depend on nothing, and the upsample indices clamp as PyTorch
+clamps them): the set of input positions with a non-zero gradient, as the tests check against
+torch.
 """
 
 from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from fractions import Fraction
 from typing import Any, NamedTuple
 
-from .evaluate import Report
-from ..model.geometry import AxisOp, exact_scale, frac_text, Crop, Fixed, Scale, Shift, Times, Transposed, Window, axis_names, run_axis_op
+from ..base.errors import SpecError
+from .evaluate import Report, Row
+from ..model.geometry import (
+    AxisOp,
+    Crop,
+    Fixed,
+    Scale,
+    Shift,
+    Times,
+    Transposed,
+    Window,
+    axis_names,
+    exact_scale,
+    frac_text,
+    run_axis_op,
+)
 
 Hull = tuple[int, int] | None  # [lo, hi] on the input grid, None: depends on no input position
-
 
 class AxisField(NamedTuple):
     """One row's receptive field along one axis."""
@@ -209,7 +283,7 @@ class Stage(NamedTuple):
     def jump(self, j: Fraction) -> Fraction:
         op = self.op
         if isinstance(op, Window):
-            return j * op.stride
+            return j * op.stride if op.stride != 1 else j
         if isinstance(op, Transposed):
             return j / op.stride
         if isinstance(op, Times):
@@ -224,18 +298,110 @@ class Stage(NamedTuple):
         return j  # pad, crop
 
 
-# --- the walk over the report ------------------------------------------------------------------
+class _Plan(NamedTuple):
+    """How one row reads its inputs on one axis."""
+
+    stages: tuple[Stage, ...]  # a layer's ops in order (empty: the size is kept, positions too)
+    offsets: tuple[int, ...]  # a join: input k's position for output q is q + offsets[k]
 
 
-class Track(NamedTuple):
-    """A tensor's per-position hulls on one axis: positions first .. first + len(hulls) − 1."""
+def _plans(report: Report, axis: int) -> list[_Plan | None]:
+    """Per row: how it maps positions, or None when its input is flat (or it flattens)."""
+    return _all_plans(report)[0][axis]
 
-    first: int
-    hulls: list[Hull]
 
-    def at(self, p: int) -> Hull:
-        i = p - self.first
-        return self.hulls[i] if 0 <= i < len(self.hulls) else None
+def _all_plans(report: Report) -> tuple[list[list[_Plan | None]], bool]:
+    """:func:`_plans` for every axis at once; a repeated layer's stages are built once.
+
+    And whether every axis is alike (the same sizes and ops everywhere: a square input through
+    square kernels), so that one axis's fields are every axis's.
+    """
+    rank = report.input.rank
+    spatial = report.input.spatial
+    alike = spatial.count(spatial[0]) == rank if rank else True
+    plans: list[list[_Plan | None]] = [[] for _ in range(rank)]
+    ops_of: dict[tuple[int, int], tuple[tuple[tuple[AxisOp, ...], ...], list[int]]] = {}
+    plan_of: dict[tuple[int, int, int], _Plan] = {}  # (layer, its first axis with these ops, size)
+    for row, step in zip(report.rows, report.steps):
+        if row.output.is_flat or row.input.is_flat or any(s.is_flat for s in row.inputs):
+            for per_axis in plans:
+                per_axis.append(None)
+            continue
+        if step.layer is None:
+            fit = step.fit
+            for axis, per_axis in enumerate(plans):
+                size = row.output.spatial[axis]
+                offsets = [
+                    0 if fit is None else fit.offset(k, _size(report, a, axis), size) for k, a in enumerate(step.inputs)
+                ]
+                per_axis.append(_Plan((), tuple(offsets)))
+            alike = alike and all(p[-1] == plans[0][-1] for p in plans)
+            continue
+        layer = step.layer
+        in_rank = row.input.rank
+        key = (id(layer), in_rank)
+        known = ops_of.get(key)
+        if known is None:
+            ops = layer.kind.axis_ops(layer.options, in_rank)
+            known = ops_of[key] = ops, [ops.index(o) for o in ops]
+        ops, first_alike = known
+        for axis, per_axis in enumerate(plans):
+            size = row.input.spatial[axis]
+            plan = plan_of.get((id(layer), first_alike[axis], size))
+            if plan is None:
+                built = []
+                name = axis_names(in_rank)[axis]
+                for op in ops[axis]:
+                    out, _ = run_axis_op(op, axis, name, size)
+                    built.append(Stage(op, size, out, layer))
+                    size = out
+                plan = plan_of[(id(layer), first_alike[axis], row.input.spatial[axis])] = _Plan(tuple(built), (0,))
+            per_axis.append(plan)
+            alike = alike and plan is plans[0][-1]
+    return plans, alike
+
+
+def _size(report: Report, number: int, axis: int) -> int:
+    shape = report.input if number == 0 else report.rows[number - 1].output
+    return shape.spatial[axis]
+
+
+def _spatial(report: Report, number: int) -> bool:
+    shape = report.input if number == 0 else report.rows[number - 1].output
+    return not shape.is_flat
+
+
+# --- periodic maps -----------------------------------------------------------------------------
+
+MAX_WORK = 20_000_000  # steps (hull look-ups and hulls written) for one report, every axis
+CHECKED = 1 << 16  # an upsample's float map is compared with its period at up to this many positions
+FLOAT_SAFE = 1 << 60  # beyond, an upsample's float index map is not evaluated (it would overflow)
+FLOAT_STEPS = 8  # steps counted for one evaluation of PyTorch's float index map (it costs about that)
+
+AP = tuple[int, int, int]  # first, step ≥ 1, count: the positions first, first + step, …
+Sources = list[AP]
+
+
+class Work:
+    """Steps taken (hull look-ups and hulls written), against a budget."""
+
+    def __init__(self, budget: int = MAX_WORK, rows: int = 0) -> None:
+        self.steps = 0
+        self.budget = budget
+        self.per_row = [0] * (rows + 1)  # row number → steps, over every axis (row 0: the input)
+        self.row: Row | None = None  # the report row at hand, for the error
+        self.axis = ""
+
+    def spend(self, n: int) -> None:
+        self.steps += n
+        if self.steps > self.budget:
+            where = f"{self.row.name} ({self.axis})" if self.row is not None else "the report"
+            raise SpecError(
+                f"receptive fields: {where} takes more than {self.budget:,} steps to compute (convcalc's "
+                "limit; its field repeats only every million or more positions: a stride or upsampling factor "
+                "that large, or coprime sizes): show the spec without --rf",
+                None if self.row is None else self.row.mark,
+            )
 
 
 def _union(hulls: Iterable[Hull]) -> Hull:
@@ -250,46 +416,760 @@ def _union(hulls: Iterable[Hull]) -> Hull:
     return None if lo is None or hi is None else (lo, hi)
 
 
-class _Plan(NamedTuple):
-    """How one row reads its inputs on one axis."""
-
-    stages: tuple[Stage, ...]  # a layer's ops in order (empty: the size is kept, positions too)
-    offsets: tuple[int, ...]  # a join: input k's position for output q is q + offsets[k]
+def _moved(h: Hull, d: int) -> Hull:
+    return h if h is None or not d else (h[0] + d, h[1] + d)
 
 
-def _plans(report: Report, axis: int) -> list[_Plan | None]:
-    """Per row: how it maps positions, or None when its input is flat (or it flattens)."""
-    plans: list[_Plan | None] = []
-    for row, step in zip(report.rows, report.steps):
-        if row.output.is_flat or row.input.is_flat or any(s.is_flat for s in row.inputs):
-            plans.append(None)
+class Periodic:
+    """A tensor's map on one axis, on the whole unbounded grid: ``hull(q + P) = hull(q) + D``.
+
+    ``base`` holds ``hull(0) .. hull(P − 1)``; D ≥ 0 (every op's sources move forward with q).
+    """
+
+    __slots__ = ("period", "shift", "base", "_monotone")
+
+    def __init__(self, period: int, shift: int, base: list[Hull]) -> None:
+        self.period = period
+        self.shift = shift
+        self.base = base
+        self._monotone: bool | None = None
+
+    def at(self, p: int) -> Hull:
+        k, r = divmod(p, self.period)
+        h = self.base[r]
+        if h is None or not k:
+            return h
+        d = self.shift * k
+        return (h[0] + d, h[1] + d)
+
+    @property
+    def slope(self) -> Fraction:
+        return Fraction(self.shift, self.period)
+
+    @property
+    def monotone(self) -> bool:
+        """No empty hull and lo, hi non-decreasing in q: a union over q's is that of its two ends."""
+        if self._monotone is None:
+            ok = True
+            previous: Hull = None
+            for h in self.base:
+                if h is None or (previous is not None and (h[0] < previous[0] or h[1] < previous[1])):
+                    ok = False
+                    break
+                previous = h
+            if ok:
+                first = self.base[0]
+                assert first is not None and previous is not None
+                ok = previous[0] <= first[0] + self.shift and previous[1] <= first[1] + self.shift
+            self._monotone = ok
+        return self._monotone
+
+    def over(self, first: int, step: int, count: int, work: Work) -> Hull:
+        """The union of the hulls at ``first + step·j``, ``0 ≤ j < count``."""
+        if count <= 1:
+            work.spend(1)
+            return self.at(first) if count == 1 else None
+        last = first + step * (count - 1)
+        if self.monotone:
+            work.spend(2)
+            head, tail = self.at(first), self.at(last)
+            assert head is not None and tail is not None
+            return (head[0], tail[1])
+        period = self.period
+        classes = period // math.gcd(step, period)  # positions j and j + classes share a residue mod P
+        if count <= 2 * classes:
+            work.spend(count)
+            return _union(self.at(first + step * j) for j in range(count))
+        work.spend(classes)
+        rise = self.shift * (step * classes // period)  # from one member of a class to the next
+        lo: int | None = None
+        hi: int | None = None
+        for j in range(classes):
+            h = self.at(first + step * j)
+            if h is None:
+                continue  # the whole class is empty
+            further = rise * ((count - 1 - j) // classes)  # to the class's last member
+            a, b = (h[0], h[1] + further) if further >= 0 else (h[0] + further, h[1])
+            lo = a if lo is None or a < lo else lo
+            hi = b if hi is None or b > hi else hi
+        return None if lo is None or hi is None else (lo, hi)
+
+    def union(self, sources: Sources, work: Work) -> Hull:
+        if len(sources) == 1:
+            return self.over(*sources[0], work)
+        return _union(self.over(first, step, count, work) for first, step, count in sources)
+
+
+def _primes(n: int) -> list[int]:
+    found, p = [], 2
+    while p * p <= n:
+        if n % p == 0:
+            found.append(p)
+            while n % p == 0:
+                n //= p
+        p += 1
+    return found + ([n] if n > 1 else [])
+
+
+def _reduced(c: Periodic, work: Work) -> Periodic:
+    """The same map with its shortest period."""
+    period, shift, base = c.period, c.shift, c.base
+    if period == 1:
+        return c
+    for p in _primes(period):
+        while period % p == 0:
+            shorter = period // p
+            if shift * shorter % period:
+                break
+            step = shift * shorter // period
+            work.spend(period - shorter)
+            if any(_moved(base[r], step) != base[r + shorter] for r in range(period - shorter)):
+                break
+            period, shift, base = shorter, step, base[:shorter]
+    return c if period == c.period else Periodic(period, shift, base)
+
+
+def _explicit(width: int, first: int, hull: Callable[[int], Hull], work: Work) -> Periodic:
+    """The hulls at positions first .. first + width − 1, as a map of period ``width``.
+
+    Exact there, which is everywhere it is read (a backward pass made sure of that)."""
+    work.spend(width)
+    base: list[Hull] = [None] * width
+    for q in range(first, first + width):
+        base[q % width] = hull(q)
+    return Periodic(width, 0, base)
+
+
+class _Map(NamedTuple):
+    """One op on one axis: ``sources(q + every) = sources(q) + shift`` for every q.
+
+    ``every`` None: no period (an upsample whose float map has none over the positions read);
+    ``exact`` gives each position's sources then.
+    """
+
+    every: int | None
+    shift: int
+    sources: Callable[[int], Sources]
+    exact: Callable[[int], Sources]
+    reusable: bool = True  # the same for every interval of positions read (all but float upsampling)
+
+
+def _aps(points: list[int]) -> Sources:
+    if not points:
+        return []
+    found = sorted(set(points))
+    if found[-1] - found[0] == len(found) - 1:
+        return [(found[0], 1, len(found))]
+    return [(p, 1, 1) for p in found]
+
+
+def _bins_map(size_in: int, size_out: int) -> _Map:
+    def sources(q: int) -> Sources:
+        start = (q * size_in) // size_out
+        end = -((-(q + 1) * size_in) // size_out)
+        return [(start, 1, end - start)]
+
+    g = math.gcd(size_in, size_out)
+    return _Map(size_out // g, size_in // g, sources, sources)
+
+
+def _bins_reach(size_in: int, size_out: int, a: int, b: int) -> tuple[int, int]:
+    return (a * size_in) // size_out, -((-(b + 1) * size_in) // size_out) - 1
+
+
+def _identity(q: int) -> Sources:
+    return [(q, 1, 1)]
+
+
+def _halves(q: int) -> Sources:
+    return [(q >> 1, 1, 1)]
+
+
+class _Resampling(NamedTuple):
+    """How an interpolating layer (upsample) maps positions, and its period candidate."""
+
+    how: str  # "bins" (area), "copy", "halves" (nearest ×2), or "float" (PyTorch's float indices)
+    every: int  # Q
+    shift: int  # S
+    up: Upsampling
+
+
+def _resampling(stage: Stage, double: bool) -> _Resampling | None:
+    op, layer = stage.op, stage.layer
+    interpolation = layer.kind.interpolation(layer.options)
+    if interpolation is None:
+        return None
+    mode, align_corners = interpolation
+    n, out = stage.size_in, stage.size_out
+    scale = float(op.scale) if isinstance(op, Scale) else None
+    up = Upsampling(mode, align_corners, scale, n, out, double)
+    g = math.gcd(n, out)
+    if mode == "area":
+        return _Resampling("bins", out // g, n // g, up)
+    nearest = mode in ("nearest", "nearest-exact")
+    if out == n and mode != "nearest-exact":  # Upsampling.sources copies
+        return _Resampling("copy", 1, 1, up)
+    if mode == "nearest" and out == 2 * n:
+        return _Resampling("halves", 2, 1, up)
+    if align_corners and not nearest:
+        if out == 1:
+            return _Resampling("float", 1, 0, up)  # the ratio is 0: every output reads input 0
+        h = math.gcd(n - 1, out - 1)
+        return _Resampling("float", (out - 1) // h, (n - 1) // h, up)
+    if isinstance(op, Scale):
+        exact = exact_scale(op.scale)
+        return _Resampling("float", exact.numerator, exact.denominator, up)
+    return _Resampling("float", out // g, n // g, up)
+
+
+Reach = Callable[[int, int], tuple[int, int]]
+
+
+def _reacher(stage: Stage, double: bool) -> Reach:
+    """An interval holding every source of the output positions a .. b (a superset), as a function."""
+    op = stage.op
+    if isinstance(op, Window):
+        before, _ = op.padding(stage.size_in)
+        s, span = op.stride, op.dilation * (op.kernel - 1)
+        return lambda a, b: (a * s - before, b * s - before + span)
+    if isinstance(op, Transposed):
+        before, span, s = _transposed_before(op), op.dilation * (op.kernel - 1), op.stride
+
+        def transposed(a: int, b: int) -> tuple[int, int]:
+            lo = -(-(a + before - span) // s)
+            return lo, max(lo, (b + before) // s)
+
+        return transposed
+    if isinstance(op, Shift | Crop):
+        off = -op.before if isinstance(op, Shift) else (stage.size_in - op.to) // 2
+        return lambda a, b: (a + off, b + off)
+    if isinstance(op, Times):
+        f = op.factor
+        return lambda a, b: (a // f, b // f)
+    r = _resampling(stage, double)
+    n, out = stage.size_in, stage.size_out
+    if r is None or r.how == "bins":
+        return lambda a, b: _bins_reach(n, out, a, b)
+    if r.how == "copy":
+        return lambda a, b: (a, b)
+    if r.how == "halves":
+        return lambda a, b: (a >> 1, b >> 1)
+    # PyTorch's float indices stay within a relative 2⁻²² of the exact ratio, and read at most
+    # two positions either side of it: this margin is generous.
+    ratio = Fraction(r.shift, r.every)
+
+    def margin(q: int) -> Fraction:
+        return abs(q) * ratio / 65536 + ratio + 6
+
+    return lambda a, b: (math.floor(a * ratio - margin(a)), math.ceil(b * ratio + margin(b)))
+
+
+def _windows(first: int, last: int, size: int) -> list[range]:
+    """Where a float map read at first .. last is compared with its period when that is long."""
+    w = CHECKED // 4
+    spots = [range(first, first + w), range(0, w), range(size - w, size), range(last - w + 1, last + 1)]
+    found = []
+    for s in spots:
+        lo, hi = max(s.start, first, -FLOAT_SAFE), min(s.stop, last + 1, FLOAT_SAFE)
+        if lo < hi:
+            found.append(range(lo, hi))
+    return found
+
+
+def _mapping(
+    stage: Stage, need: tuple[int, int], double: bool, work: Work, notes: list[str], known: dict[int, _Map]
+) -> _Map:
+    """The op's map; ``known`` keeps those that do not depend on ``need`` (all but float upsampling)."""
+    m = known.get(id(stage))
+    if m is None:
+        m = _op_map(stage, need, double, work, notes)
+        if m.reusable:
+            known[id(stage)] = m
+    return m
+
+
+def _op_map(stage: Stage, need: tuple[int, int], double: bool, work: Work, notes: list[str]) -> _Map:
+    op = stage.op
+    if isinstance(op, Window):
+        before, _ = op.padding(stage.size_in)
+        s, d, k = op.stride, op.dilation, op.kernel
+
+        def window(q: int) -> Sources:
+            return [(q * s - before, d, k)]
+
+        return _Map(1, s, window, window)
+    if isinstance(op, Transposed):
+        before = _transposed_before(op)
+        s, d, k = op.stride, op.dilation, op.kernel
+        g = math.gcd(d, s)
+        every, step = s // g, d // g  # taps m ≡ m0 (mod s/g) match; their inputs lie d/g apart
+        inverse = pow(step, -1, every) if every > 1 else 0
+
+        def transposed(q: int) -> Sources:
+            t = q + before
+            if t % g:
+                return []
+            m0 = (t // g) * inverse % every  # the first tap m with s | t − d·m
+            if m0 >= k:
+                return []
+            count = (k - 1 - m0) // every + 1
+            last = m0 + every * (count - 1)
+            return [((t - d * last) // s, step, count)]
+
+        return _Map(s, 1, transposed, transposed)
+    if isinstance(op, Shift):
+        shift = op.before
+
+        def shifted(q: int) -> Sources:
+            return [(q - shift, 1, 1)]
+
+        return _Map(1, 1, shifted, shifted)
+    if isinstance(op, Crop):
+        off = (stage.size_in - op.to) // 2
+
+        def cropped(q: int) -> Sources:
+            return [(q + off, 1, 1)]
+
+        return _Map(1, 1, cropped, cropped)
+    if isinstance(op, Times):
+        factor = op.factor
+
+        def shuffled(q: int) -> Sources:
+            return [(q // factor, 1, 1)]
+
+        return _Map(factor, 1, shuffled, shuffled)
+    r = _resampling(stage, double)
+    if r is None or r.how == "bins":
+        return _bins_map(stage.size_in, stage.size_out)
+    if r.how == "copy":
+        return _Map(1, 1, _identity, _identity)
+    if r.how == "halves":
+        return _Map(2, 1, _halves, _halves)
+    return _float_map(r, need, stage.size_out, work, notes)
+
+
+def _float_map(r: _Resampling, need: tuple[int, int], size: int, work: Work, notes: list[str]) -> _Map:
+    """PyTorch's float index map, periodic where it is (checked), else position by position."""
+    up, every, shift = r.up, r.every, r.shift
+
+    def exact(q: int) -> Sources:
+        return _aps(up.sources(q, False))
+
+    first, last = need
+    width = last - first + 1
+    one: list[Sources] = []  # one period, where float arithmetic is at its best
+
+    def extended(q: int) -> Sources:
+        k, i = divmod(q, every)
+        return [(f + shift * k, step, count) for f, step, count in one[i]] if k else one[i]
+
+    if width <= CHECKED or every > width:  # every position read: periodic, or position by position
+        work.spend(width * FLOAT_STEPS)
+        table = [exact(q) for q in range(first, last + 1)]
+        if every <= width:
+            work.spend(every * FLOAT_STEPS)
+            one += [exact(q) for q in range(every)]
+            if all(found == extended(q) for q, found in enumerate(table, first)):
+                return _Map(every, shift, extended, extended, False)
+
+        def known(q: int) -> Sources:
+            return table[q - first] if first <= q <= last else exact(q)
+
+        return _Map(None, 0, known, known, False)
+    work.spend(every * FLOAT_STEPS)
+    one += [exact(q) for q in range(every)]
+    for spot in _windows(first, last, size):  # windows at both ends of what is read and of the tensor
+        work.spend(len(spot) * FLOAT_STEPS)
+        for q in spot:
+            if exact(q) != extended(q):
+                where = f"{work.row.name}: upsampling on {work.axis}" if work.row is not None else "upsampling"
+                notes.append(
+                    f"{where}: PyTorch's float index arithmetic does not repeat every {every} positions over the "
+                    f"{width:,} positions read (it departs at position {q:,}); the field shown follows the exact "
+                    f"scale's period ({every} outputs per {shift} inputs)"
+                )
+                return _Map(every, shift, extended, extended, False)
+    return _Map(every, shift, extended, extended, False)
+
+
+def _apply(c: Periodic, m: _Map, need: tuple[int, int], work: Work) -> Periodic:
+    """The map after one op: periodic when its period fits in the positions read, else explicit."""
+    if c.period == 1 and m.every == 1:  # the common case (convs, pools, pads on a chain of them)
+        h = c.base[0]
+        reads = m.sources(0)
+        if h is not None and len(reads) == 1:
+            work.steps += 3  # (the walk checks the budget after each row)
+            start, step, count = reads[0]
+            d = c.shift
+            hull = (h[0] + d * start, h[1] + d * (start + step * (count - 1))) if count else None
+            return Periodic(1, d * m.shift, [hull])
+    first, last = need
+    width = last - first + 1
+    if m.every is not None:
+        repeats = c.period // math.gcd(c.period, m.shift)
+        period = m.every * repeats
+        if period <= width:
+            work.spend(period)
+            shift = c.shift * m.shift * repeats // c.period
+            sources = m.sources
+            base = [c.union(sources(q), work) for q in range(period)]
+            return _reduced(Periodic(period, shift, base), work)
+    exact = m.exact
+    return _explicit(width, first, lambda q: c.union(exact(q), work), work)
+
+
+def _shifted(c: Periodic, offset: int, work: Work) -> Periodic:
+    """``q ↦ hull(q + offset)``."""
+    if not offset:
+        return c
+    work.spend(c.period)
+    return Periodic(c.period, c.shift, [c.at(q + offset) for q in range(c.period)])
+
+
+def _normalize(maps: list[Periodic], need: tuple[int, int], work: Work) -> list[Periodic]:
+    """One map per distinct jump (their union is the tensor's map); explicit if that is shorter."""
+    if len(maps) == 1:
+        return maps
+    groups: dict[Fraction, list[Periodic]] = {}
+    for c in maps:
+        groups.setdefault(c.slope, []).append(c)
+    periods = {slope: math.lcm(*(c.period for c in group)) for slope, group in groups.items()}
+    first, last = need
+    width = last - first + 1
+    if sum(periods.values()) > width:
+        return [_explicit(width, first, lambda q: _union(c.at(q) for c in maps), work)]
+    found = []
+    for slope, group in groups.items():
+        if len(group) == 1:
+            found.append(group[0])
             continue
-        if step.layer is None:
-            size = row.output.spatial[axis]
-            fit = step.fit
-            offsets = [0 if fit is None else fit.offset(k, _size(report, a, axis), size) for k, a in enumerate(step.inputs)]
-            plans.append(_Plan((), tuple(offsets)))
+        period = periods[slope]
+        work.spend(period * len(group))
+        base = [_union(c.at(q) for c in group) for q in range(period)]
+        found.append(_reduced(Periodic(period, int(slope * period), base), work))
+    return found
+
+
+def _at(maps: Sequence[Periodic], q: int) -> Hull:
+    return maps[0].at(q) if len(maps) == 1 else _union(c.at(q) for c in maps)
+
+
+class _Figures(NamedTuple):
+    smallest: int | None  # the smallest field over the non-empty positions
+    largest: int | None
+    empty: int
+    first: Hull  # position 0's hull
+
+
+def _figures(maps: Sequence[Periodic], size: int, work: Work) -> _Figures:
+    """Min and max field size and the empty count over positions 0 .. size − 1."""
+    if len(maps) == 1 and maps[0].period == 1:  # one hull, shifted
+        work.steps += 1
+        h = maps[0].base[0]
+        return _Figures(None, None, size, h) if h is None else _Figures(h[1] - h[0] + 1, h[1] - h[0] + 1, 0, h)
+    smallest: int | None = None
+    largest: int | None = None
+    empty = 0
+
+    def see(low: int, high: int) -> None:
+        nonlocal smallest, largest
+        smallest = low if smallest is None or low < smallest else smallest
+        largest = high if largest is None or high > largest else largest
+
+    if len(maps) == 1:  # the sizes repeat with the period
+        c = maps[0]
+        period = c.period
+        work.spend(min(period, size))
+        for r in range(min(period, size)):
+            h = c.base[r]
+            if h is None:
+                empty += (size - 1 - r) // period + 1
+            else:
+                see(h[1] - h[0] + 1, h[1] - h[0] + 1)
+        return _Figures(smallest, largest, empty, maps[0].at(0))
+    period = math.lcm(*(c.period for c in maps))
+    if period >= size:
+        work.spend(size * len(maps))
+        for q in range(size):
+            h = _at(maps, q)
+            if h is None:
+                empty += 1
+            else:
+                see(h[1] - h[0] + 1, h[1] - h[0] + 1)
+        return _Figures(smallest, largest, empty, _at(maps, 0))
+    # Along a residue class r + period·j each map's lo and hi are affine in j; the field is an
+    # upper envelope minus a lower one, convex in j: its max is at an end, its min found by bisection.
+    work.spend(period * len(maps))
+    for r in range(period):
+        count = (size - 1 - r) // period + 1
+        lines = []
+        for c in maps:
+            h = c.at(r)
+            if h is not None:
+                lines.append((h[0], h[1], c.shift * (period // c.period)))
+        if not lines:
+            empty += count
             continue
-        layer = step.layer
-        ops = layer.kind.axis_ops(layer.options, row.input.rank)[axis]
-        size, stages = row.input.spatial[axis], []
-        name = axis_names(row.input.rank)[axis]
-        for op in ops:
-            out, _ = run_axis_op(op, axis, name, size)
-            stages.append(Stage(op, size, out, layer))
-            size = out
-        plans.append(_Plan(tuple(stages), (0,)))
-    return plans
+
+        def field(j: int) -> int:
+            return max(b + a * j for _, b, a in lines) - min(lo + a * j for lo, _, a in lines) + 1
+
+        low, high = 0, count - 1  # the first j whose next step does not fall
+        while low < high:
+            mid = (low + high) // 2
+            work.spend(2 * len(lines))
+            if field(mid + 1) - field(mid) >= 0:
+                high = mid
+            else:
+                low = mid + 1
+        see(field(low), max(field(0), field(count - 1)))
+    return _Figures(smallest, largest, empty, _at(maps, 0))
 
 
-def _size(report: Report, number: int, axis: int) -> int:
-    shape = report.input if number == 0 else report.rows[number - 1].output
-    return shape.spatial[axis]
+def _whole(maps: Sequence[Periodic], size: int, work: Work) -> Hull:
+    """The union of the hulls at positions 0 .. size − 1."""
+    found: list[Hull] = []
+    for c in maps:
+        period = c.period
+        work.spend(min(period, size))
+        for r in range(min(period, size)):
+            h = c.base[r]
+            if h is not None:
+                further = c.shift * ((size - 1 - r) // period)  # to the last position of r's class
+                found.append((h[0], h[1] + further) if further >= 0 else (h[0] + further, h[1]))
+    return _union(found)
 
 
-def _spatial(report: Report, number: int) -> bool:
-    shape = report.input if number == 0 else report.rows[number - 1].output
-    return not shape.is_flat
+EMPTY = Periodic(1, 0, [None])  # the map of a tensor that depends on nothing (spatial after flat)
+
+
+class _Walk:
+    """Every tensor's map on one axis (rows 0..N; row 0 is the network's input), forwards, and
+    each row's figures."""
+
+    def __init__(self, report: Report, axis: int, plans: Sequence[_Plan | None], double: bool, work: Work) -> None:
+        count = len(report.rows) + 1
+        work.axis = axis_names(report.input.rank)[axis]
+        self.stage_needs: dict[int, tuple[tuple[int, int], ...]] = {}  # per row: each stage's output interval
+        need = self._needs(report, axis, plans, double)
+        self.maps: list[list[Periodic] | None] = [None] * count
+        self.flat: list[Hull] = [None] * count  # flat rows: the hull of everything
+        shapes = [report.input, *(row.output for row in report.rows)]
+        self.sizes = [shape.spatial[axis] if shape.spatial else 0 for shape in shapes]
+        self.figures: list[_Figures | None] = [None] * count
+        self.notes: dict[int, list[str]] = {}
+        known: dict[int, _Map] = {}  # per stage (shared by a repeat's rows), its map
+        noted: list[str] = []  # a float upsampling's note, for the row at hand
+        if _spatial(report, 0):
+            self.maps[0] = [Periodic(1, 1, [(0, 0)])]
+        steps, per_row, rows = report.steps, work.per_row, report.rows
+        last_read = [0] * count  # the last row that reads each tensor: its map is dropped after that
+        for number, step in enumerate(steps, 1):
+            for source in step.inputs:
+                last_read[source] = number
+        self.flat_rows = [plan is None for plan in plans]  # by row number − 1
+        for number in range(1, count):
+            step, plan, span = steps[number - 1], plans[number - 1], need[number]
+            work.row = rows[number - 1]
+            before = work.steps
+            if plan is None or span is None:
+                hull = self.flat[number] = _union(self.whole(source, work) for source in step.inputs)
+                size = None if hull is None else hull[1] - hull[0] + 1
+                self.figures[number] = _Figures(size, size, 0 if hull is not None else 1, hull)
+            else:
+                if plan.stages:
+                    maps = self.maps[step.inputs[0]] or [EMPTY]
+                    for stage, out in zip(plan.stages, self.stage_needs[number]):
+                        m = known.get(id(stage)) or _mapping(stage, out, double, work, noted, known)
+                        if len(maps) == 1:
+                            maps = [_apply(maps[0], m, out, work)]
+                        else:
+                            maps = _normalize([_apply(c, m, out, work) for c in maps], out, work)
+                else:
+                    maps = [
+                        _shifted(c, offset, work)
+                        for source, offset in zip(step.inputs, plan.offsets)
+                        for c in (self.maps[source] or [EMPTY])
+                    ]
+                    maps = _normalize(maps, span, work)
+                self.maps[number] = maps
+                self.figures[number] = _figures(maps, self.sizes[number], work)
+                if noted:
+                    self.notes[number], noted = noted, []
+            for source in step.inputs:
+                if last_read[source] == number:
+                    self.maps[source] = None
+            per_row[number] += work.steps - before
+            if work.steps > work.budget:
+                work.spend(0)
+        work.row = None
+
+    def _needs(
+        self, report: Report, axis: int, plans: Sequence[_Plan | None], double: bool
+    ) -> list[tuple[int, int] | None]:
+        """Per tensor, an interval of positions holding its own and every position read later."""
+        count = len(report.rows) + 1
+        shapes = [report.input, *(row.output for row in report.rows)]
+        need: list[tuple[int, int] | None] = [(0, s.spatial[axis] - 1) if s.spatial else None for s in shapes]
+        reaches: dict[int, Reach] = {}  # per stage (shared by a repeat's rows)
+        for number in range(count - 1, 0, -1):
+            plan, step = plans[number - 1], report.steps[number - 1]
+            span = need[number]
+            if plan is None or span is None:
+                continue
+            lo, hi = span
+            stages = plan.stages
+            if not stages:
+                for source, offset in zip(step.inputs, plan.offsets):
+                    _widen(need, source, lo + offset, hi + offset)
+                continue
+            if len(stages) == 1:
+                reach = reaches.get(id(stages[0]))
+                if reach is None:
+                    reach = reaches[id(stages[0])] = _reacher(stages[0], double)
+                lo, hi = reach(lo, hi)
+                self.stage_needs[number] = (span,)
+            else:
+                spans = []
+                for stage in reversed(stages):
+                    spans.append((lo, hi))
+                    reach = reaches.get(id(stage))
+                    if reach is None:
+                        reach = reaches[id(stage)] = _reacher(stage, double)
+                    lo, hi = reach(lo, hi)
+                self.stage_needs[number] = tuple(spans[::-1])
+            source = step.inputs[0]
+            have = need[source]
+            need[source] = (lo, hi) if have is None else (min(have[0], lo), max(have[1], hi))
+        return need
+
+    def whole(self, number: int, work: Work) -> Hull:
+        """Everything a tensor depends on: its flat hull, or the union over its own positions."""
+        maps = self.maps[number]
+        if maps is None:
+            return self.flat[number]
+        return _whole(maps, self.sizes[number], work)
+
+
+def _widen(need: list[tuple[int, int] | None], number: int, lo: int, hi: int) -> None:
+    have = need[number]
+    need[number] = (lo, hi) if have is None else (min(have[0], lo), max(have[1], hi))
+
+
+def _jumps(report: Report, plans: Sequence[_Plan | None]) -> tuple[list[Fraction | None], list[tuple[Fraction, ...]]]:
+    """Each tensor's effective stride on the input grid (row 0: 1), and notes on joins that disagree."""
+    jumps: list[Fraction | None] = [Fraction(1) if _spatial(report, 0) else None]
+    disagree: list[tuple[Fraction, ...]] = [()]
+    for row, step, plan in zip(report.rows, report.steps, plans):
+        if plan is not None and len(step.inputs) == 1:  # a layer: no join to disagree
+            j = jumps[step.inputs[0]]
+            if j is not None:
+                for stage in plan.stages:
+                    j = stage.jump(j)
+            jumps.append(j)
+            disagree.append(())
+            continue
+        found = [jumps[s] for s in step.inputs]
+        if plan is None or any(j is None for j in found):
+            jumps.append(None)
+            disagree.append(())
+            continue
+        j = found[0]
+        assert j is not None
+        for stage in plan.stages:
+            j = stage.jump(j)
+        jumps.append(j)
+        distinct = {f for f in found if f is not None}
+        disagree.append(tuple(f for f in found if f is not None) if len(distinct) > 1 else ())
+    return jumps, disagree
+
+
+def measured(report: Report, double: bool | None = None, budget: int = MAX_WORK) -> tuple[Fields, Work]:
+    """:func:`receptive_fields`, and the work it took (steps: hull look-ups and hulls written).
+
+    Past ``budget`` steps it raises :class:`SpecError` instead of going on.  When every axis is
+    alike (a square input through square kernels), the first axis is computed and the others
+    are copies of it.
+    """
+    if double is None:
+        double = report.dtype == "float64"
+    work = Work(budget, len(report.rows))
+    rank = report.input.rank
+    names = axis_names(rank)
+    per_axis: list[list[AxisField]] = []
+    notes: list[str] = []
+    every_axis, alike = _all_plans(report)
+    halves: dict[int, Fraction] = {}  # start = (lo + hi)/2, the same for many rows
+    walk: _Walk | None = None
+    disagree: list[tuple[Fraction, ...]] = []
+    for axis in range(rank):
+        name = names[axis]
+        if axis and alike and walk is not None and not walk.notes:
+            per_axis.append([f._replace(axis=name) for f in per_axis[0]])
+        else:
+            plans = every_axis[axis]
+            walk = _Walk(report, axis, plans, double, work)
+            jumps, disagree = _jumps(report, plans)
+            fields: list[AxisField] = []
+            for number in range(1, len(report.rows) + 1):
+                figures = walk.figures[number]
+                assert figures is not None
+                first = figures.first
+                start = None
+                if first is not None:
+                    total = first[0] + first[1]
+                    start = halves.get(total)
+                    if start is None:
+                        start = halves[total] = Fraction(total, 2)
+                smallest = figures.smallest
+                fields.append(
+                    AxisField(
+                        name,
+                        smallest if smallest is not None and not figures.empty else 0,
+                        figures.largest or 0,
+                        jumps[number],
+                        start,
+                        figures.empty,
+                        walk.flat_rows[number - 1],
+                        disagree[number],
+                    )
+                )
+            per_axis.append(fields)
+        for number in range(1, len(report.rows) + 1):
+            notes += walk.notes.get(number, ())
+            if disagree[number]:
+                listed = " vs ".join(frac_text(j) for j in disagree[number])
+                notes.append(
+                    f"{report.rows[number - 1].name}: the joined branches' jumps differ on {name} ({listed}); "
+                    f"the field is their union, the jump shown the first's"
+                )
+    rows = tuple(RowField(number, axes) for number, axes in enumerate(zip(*per_axis), 1))
+    if not rank:
+        rows = tuple(RowField(number, ()) for number in range(1, len(report.rows) + 1))
+    return Fields(rows, tuple(notes)), work
+
+
+def receptive_fields(report: Report, double: bool | None = None) -> Fields:
+    """Every row's receptive field on every spatial axis of the network's input.
+
+    ``double``: compute the linear upsampling modes' indices in double precision (PyTorch does
+    for float64 tensors); by default, when the spec's dtype is float64.
+    """
+    return measured(report, double)[0]
+
+
+# --- brute force: per-position index sets (for positions() and the oracle tests) ----------------
+
+
+class Track(NamedTuple):
+    """A tensor's per-position hulls on one axis: positions first .. first + len(hulls) − 1."""
+
+    first: int
+    hulls: list[Hull]
+
+    def at(self, p: int) -> Hull:
+        i = p - self.first
+        return self.hulls[i] if 0 <= i < len(self.hulls) else None
 
 
 class _Axis:
@@ -392,77 +1272,6 @@ class _Axis:
         return [track.at(p) for p in range(_size(self.report, number, self.axis))]
 
 
-def _jumps(report: Report, plans: Sequence[_Plan | None]) -> tuple[list[Fraction | None], list[tuple[Fraction, ...]]]:
-    """Each tensor's effective stride on the input grid (row 0: 1), and notes on joins that disagree."""
-    jumps: list[Fraction | None] = [Fraction(1) if _spatial(report, 0) else None]
-    disagree: list[tuple[Fraction, ...]] = [()]
-    for row, step, plan in zip(report.rows, report.steps, plans):
-        found = [jumps[s] for s in step.inputs]
-        if plan is None or any(j is None for j in found):
-            jumps.append(None)
-            disagree.append(())
-            continue
-        j = found[0]
-        assert j is not None
-        for stage in plan.stages:
-            j = stage.jump(j)
-        jumps.append(j)
-        distinct = {f for f in found if f is not None}
-        disagree.append(tuple(f for f in found if f is not None) if len(distinct) > 1 else ())
-    return jumps, disagree
-
-
-def receptive_fields(report: Report, double: bool | None = None) -> Fields:
-    """Every row's receptive field on every spatial axis of the network's input.
-
-    ``double``: compute the linear upsampling modes' indices in double precision (PyTorch does
-    for float64 tensors); by default, when the spec's dtype is float64.
-    """
-    if double is None:
-        double = report.dtype == "float64"
-    rank = report.input.rank
-    names = axis_names(rank)
-    per_axis: list[list[AxisField | None]] = []
-    notes: list[str] = []
-    for axis in range(rank):
-        plans = _plans(report, axis)
-        walk = _Axis(report, axis, False, double, plans=plans)
-        jumps, disagree = _jumps(report, plans)
-        fields: list[AxisField | None] = []
-        for number in range(1, len(report.rows) + 1):
-            row = report.rows[number - 1]
-            hulls = walk.positions(number)
-            sizes = [h[1] - h[0] + 1 for h in hulls if h is not None]
-            empty = len(hulls) - len(sizes)
-            first = hulls[0]
-            start = None if first is None else Fraction(first[0] + first[1], 2)
-            flat = walk.tracks[number] is None
-            fields.append(
-                AxisField(
-                    names[axis],
-                    min(sizes) if sizes and not empty else 0,
-                    max(sizes, default=0),
-                    jumps[number],
-                    start,
-                    empty,
-                    flat,
-                    disagree[number],
-                )
-            )
-            if disagree[number]:
-                listed = " vs ".join(frac_text(j) for j in disagree[number])
-                notes.append(
-                    f"{row.name}: the joined branches' jumps differ on {names[axis]} ({listed}); "
-                    f"the field is their union, the jump shown the first's"
-                )
-        per_axis.append(fields)
-    rows = tuple(
-        RowField(number, tuple(f for f in (per_axis[a][number - 1] for a in range(rank)) if f is not None))
-        for number in range(1, len(report.rows) + 1)
-    )
-    return Fields(rows, tuple(notes))
-
-
 def positions(report: Report, number: int, axis: int, clip: bool = False, double: bool | None = None) -> list[Hull]:
     """The hull of input positions that each output position of row ``number`` depends on, along ``axis``.
 
@@ -477,4 +1286,4 @@ def positions(report: Report, number: int, axis: int, clip: bool = False, double
     return walk.positions(number)
 
 
-__all__ = ["AxisField", "Fields", "RowField", "positions", "receptive_fields"]
+__all__ = ["AxisField", "Fields", "MAX_WORK", "RowField", "Work", "measured", "positions", "receptive_fields"]

@@ -11,10 +11,15 @@ from ..model.geometry import frac_text
 
 
 def _half(value: Fraction) -> str:
-    """A start (a whole or a half) as a decimal: ``-0.5``, ``3``."""
+    """A start (a whole or a half) as an exact decimal: ``-0.5``, ``3``, ``499999999.5``."""
     if value.denominator == 1:
         return str(value.numerator)
-    return f"{float(value):g}" if value.denominator in (2, 4, 8) else frac_text(value)
+    if value.denominator not in (2, 4, 8):
+        return frac_text(value)
+    digits = {2: 1, 4: 2, 8: 3}[value.denominator]  # 1/2, 1/4, 1/8 end after this many decimals
+    scaled = abs(value.numerator) * (10**digits // value.denominator)
+    whole, part = divmod(scaled, 10**digits)
+    return f"{'-' if value < 0 else ''}{whole}.{str(part).rjust(digits, '0').rstrip('0')}"
 
 
 def cell(field: RowField) -> str:
