@@ -283,7 +283,7 @@ def replay(
     With ``weights``, a flatten feeding a dense layer must keep the size the spec gives it.
     """
     notes = notes or Notes()
-    _OPS.clear()  # ids are only unique among live objects: the cache lives for one replay
+    cache: OpsCache = {}
     fixed = fixed_flattens(report) if stop is None and weights else {}
     classes = [Class(1, 1, 0, None, {0: (1, 1)})]  # n = 1 + t
     last = len(report.rows) if stop is None else stop
@@ -291,7 +291,7 @@ def replay(
         after: list[Class] = []
         for c in classes:
             c.now = number
-            after += _step(c, number, row.input.rank, axis, step, report, fixed, notes)
+            after += _step(c, number, row.input.rank, axis, step, report, fixed, notes, cache)
             if len(after) > MAX_CLASSES:  # checked as they grow, so at most one class's split too many
                 raise SpecError(
                     f"solving needs more than {MAX_CLASSES:,} residue classes at {row.name} (convcalc's limit); "
@@ -303,15 +303,16 @@ def replay(
     return classes
 
 
-_OPS: dict[tuple[int, int], tuple[tuple[AxisOp, ...], ...]] = {}  # (id(layer), rank) → its ops, for one replay
+OpsCache = dict[tuple[int, int], tuple[tuple[AxisOp, ...], ...]]  # (id(layer), rank) → its per-axis ops
 
 
-def _axis_ops(layer: Layer, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
-    """A layer's per-axis ops, computed once per replay (a repeated block is one Layer object)."""
+def _axis_ops(layer: Layer, rank: int, cache: OpsCache) -> tuple[tuple[AxisOp, ...], ...]:
+    """A layer's per-axis ops, computed once per replay (a repeated block is one Layer object,
+    alive as long as the report that the replay reads, so its id is unique there)."""
     key = (id(layer), rank)
-    ops = _OPS.get(key)
+    ops = cache.get(key)
     if ops is None:
-        ops = _OPS[key] = layer.kind.axis_ops(layer.options, rank)
+        ops = cache[key] = layer.kind.axis_ops(layer.options, rank)
     return ops
 
 
@@ -324,6 +325,7 @@ def _step(
     report: Report,
     fixed: dict[int, int | None],
     notes: Notes,
+    cache: OpsCache,
 ) -> list[Class]:
     row = report.rows[number - 1]
     if step.layer is None:  # a join: sizes on this axis must match (or fit)
@@ -353,7 +355,7 @@ def _step(
         if number in fixed and not c.equal(v, (0, row.input.spatial[axis])):
             return []
         return [c]
-    ops = _axis_ops(step.layer, in_rank)[axis]
+    ops = _axis_ops(step.layer, in_rank, cache)[axis]
     pairs = [(c, v)]
     for op in ops:
         pairs = [out for part, w in pairs for out in _op(part, w, op, step.layer.allow_inexact, notes)]
