@@ -65,7 +65,7 @@ def main() -> None:
             with open(path, "w") as f:
                 f.write(FLAT.format(body="  - conv: {out: 16, kernel: 3, padding: 1}\n" * n))
             specs[f"flat {n:,}"] = path
-        print(f"median of {args.runs}; peak memory of the slowest child")
+        print(f"median of {args.runs} runs; the largest peak memory (ru_maxrss) of any run")
         for label, command in commands.items():
             base: dict[str, float] = {}
             for spec_label, path in specs.items():

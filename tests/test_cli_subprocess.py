@@ -332,3 +332,38 @@ def test_terminal_table_fits_the_width(cmd: list[str], specs: dict[str, Path]) -
     code, out, _ = run_in_terminal(cmd, "show", str(specs["convnet"]), env=clean_env(NO_COLOR="1"))
     assert code == 0
     assert max(len(line) for line in out.splitlines()) <= 200, out
+
+
+MODULES_AFTER = (
+    "import sys\n"
+    "from convcalc.commands.main import run\n"
+    "try:\n"
+    "    run(sys.argv[1:])\n"
+    "except SystemExit:\n"
+    "    pass\n"
+    "sys.stdout.flush()\n"
+    "print('MODULES', ' '.join(sorted(sys.modules)), file=sys.stderr)\n"
+)
+
+
+def _modules_after(*args: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", MODULES_AFTER, *args], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    line = next(line for line in out.stderr.splitlines() if line.startswith("MODULES "))
+    return set(line.split()[1:])
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"]])
+def test_version_and_help_import_no_spec_machinery(args: list[str]) -> None:
+    # Start-up (issue 9): commands load on use; --version and --help need neither PyYAML nor the kinds.
+    loaded = _modules_after(*args)
+    assert not loaded & {"yaml", "rich", "json", "convcalc.model.kinds", "convcalc.engine.evaluate"}
+    if args == ["--version"]:
+        assert not {m for m in loaded if m.startswith("convcalc.commands.") and m != "convcalc.commands.main"}
+
+
+def test_show_json_imports_only_what_it_needs() -> None:
+    loaded = _modules_after("show", "specs/convnet.yaml", "-f", "json")
+    assert {"yaml", "json", "convcalc.commands.show", "convcalc.engine.evaluate"} <= loaded
+    assert not loaded & {"rich", "csv", "convcalc.commands.solve", "convcalc.engine.receptive", "convcalc.engine.solve"}

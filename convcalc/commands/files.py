@@ -13,13 +13,14 @@ import stat
 import sys
 
 from ..base.errors import SpecError
-from ..spec.loader import read_limited
 
 STDIN = "-"
 
 
 def read_source(path: str) -> tuple[str, bytes]:
     """The spec's display name and bytes; ``-`` is standard input."""
+    from ..spec.loader import read_limited  # start-up: the loader imports PyYAML; --help needs neither
+
     if path == STDIN:
         return "<stdin>", read_limited(sys.stdin.buffer)
     try:

@@ -203,6 +203,10 @@ class Scope(NamedTuple):
     def child(self, name: str) -> Scope:
         return Scope(self.path(name), self, self.depth + 1)
 
+    def entered(self, path: str) -> Scope:
+        """The scope of the construct at ``path`` (already ``self.path(its name)``)."""
+        return Scope(path, self, self.depth + 1)
+
 
 def _join_error(what: str, a: tuple[str, Shape], b: tuple[str, Shape], need: str) -> str:
     return f"{what}: {a[0]} gives {a[1]} but {b[0]} gives {b[1]}; {need}"
@@ -242,6 +246,7 @@ class Walk:
         self.cur = 0  # the tensor the walk is at: a row number, 0 for the network's input
         self.parser = Parser(spec.blocks or {})
         self.expansions: dict[tuple[str, str], tuple[Node, ...]] = {}
+        self.calls_seen: dict[tuple[int, int], tuple[Node, ...]] = {}  # (id(call), in_channels) → its body
         self.outcomes: dict[tuple[int, Shape], Outcome] = {}
         self.calls: list[str] = []  # the block calls being expanded, for recursion and error context
         self.checked = False  # whether any expect was met on the way
@@ -403,7 +408,7 @@ class Walk:
         self.calls.append(block.name)
         try:
             body = self.expand(call, x)
-            return self.nodes(body, x, scope.child(path.rpartition(".")[2]))
+            return self.nodes(body, x, scope.entered(path))
         except SpecError as err:
             if err.mark is not None and err.mark != call.mark:
                 err = err.within(block.name, call.mark.line)
@@ -417,22 +422,26 @@ class Walk:
         ``$in_channels`` is the channel count of the block's input unless the block declares an
         argument of that name.
         """
+        known = self.calls_seen.get((id(call), x.channels))  # a repeated call: the same values again
+        if known is not None:
+            return known
         values = {"in_channels": x.channels, **call.block.args, **call.args}
         key = (call.block.name, repr(sorted(values.items())))
         body = self.expansions.get(key)
         if body is None:
             body = self.parser.nodes(substitute(call.block.layers, values, call.block.mark), call.block.mark)
             self.expansions[key] = body
+        self.calls_seen[(id(call), x.channels)] = body
         return body
 
     def repeat(self, node: Repeat, path: str, x: Shape, scope: Scope) -> Shape:
-        inner = scope.child(path.rpartition(".")[2])
+        inner = scope.entered(path)
         for i in range(node.times):
             x = self.part(node.body, x, inner, str(i), "iteration")
         return x
 
     def residual(self, node: Residual, path: str, x: Shape, scope: Scope) -> Shape:
-        inner = scope.child(path.rpartition(".")[2])
+        inner = scope.entered(path)
         source, before = self.cur, len(self.rows)
         body = self.part(node.body, x, inner, "body", "body")
         body_end, body_id = (self.rows[-1].name if len(self.rows) > before else "the empty body"), self.cur
@@ -459,7 +468,7 @@ class Walk:
         return body
 
     def branches(self, node: Branches, path: str, x: Shape, scope: Scope) -> Shape:
-        inner = scope.child(path.rpartition(".")[2])
+        inner = scope.entered(path)
         ends: list[tuple[str, Shape]] = []
         source, ids = self.cur, []
         for i, branch in enumerate(node.branches):
@@ -484,7 +493,7 @@ class Walk:
         original = other
         previous = self.rows[-1].name if self.rows else "the input"
         current_id = self.cur
-        inner = scope.child(path.rpartition(".")[2])
+        inner = scope.entered(path)
         if node.through:
             self.cur, before = other_id, len(self.rows)
             other = self.nodes(node.through, other, inner)

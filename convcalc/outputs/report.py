@@ -53,7 +53,7 @@ def row_document(r: Row, rf: RowField | None = None) -> dict[str, Any]:
         "buffers": r.buffers,
         "macs": r.macs,
         "flops": r.flops,
-        "flags": [flag_document(f) for f in r.flags],
+        "flags": [flag_document(f) for f in r.flags] if r.flags else [],
         "depth": r.depth,
         "line": r.mark.line,
         "col": r.mark.col,
@@ -116,8 +116,7 @@ def json_lines(document: dict[str, Any]) -> str:
 
     import json  # start-up: only the JSON format needs it
 
-    def dump(value: Any) -> str:
-        return json.dumps(value, ensure_ascii=False)
+    dump = json.JSONEncoder(ensure_ascii=False).encode  # one encoder for every row, not one per dumps()
 
     parts = []
     for key, value in document.items():
