@@ -146,7 +146,7 @@ def test_show_table_contents(convnet: str) -> None:
     assert got == CONVNET_TABLE, streams(result)
     assert all(r["flags"] == "" for r in rows), streams(result)
     assert totals["params (trainable)"] == "1.01M (1,007,590)", streams(result)
-    assert totals["buffers (BN running stats)"] == "0 (0)", streams(result)
+    assert totals["buffers (running stats)"] == "0 (0)", streams(result)
     assert totals["MACs (multiply-accumulates)"] == "1.33M (1,329,000)", streams(result)
     assert totals["FLOPs (= 2 × MACs)"] == "2.66M (2,658,000)", streams(result)
     assert totals["activations (float32, batch 1)"] == "47.7 KiB", streams(result)  # 48,840 B

@@ -326,7 +326,7 @@ layers:
 
 def _layer(draw: st.DrawFn, rank: int, name: str | None = None) -> dict[str, Any] | str:
     """One small random layer that usually keeps a spatial input valid."""
-    kind = draw(st.sampled_from(["conv", "conv", "pool", "deconv", "upsample", "bn", "act", "pad", "separable"]))
+    kind = draw(st.sampled_from(["conv", "conv", "pool", "deconv", "upsample", "bn", "act", "pad", "separable", "norm"]))
     out = draw(st.integers(1, 6))
     layer: dict[str, Any] | str
     if kind == "conv":
@@ -364,6 +364,20 @@ def _layer(draw: st.DrawFn, rank: int, name: str | None = None) -> dict[str, Any
         layer = {"upsample": {"scale": draw(st.sampled_from([2, 1.5]))}}
     elif kind == "bn":
         layer = "batchnorm"
+    elif kind == "norm":  # the modern normalisations and the kinds exported as the file's own classes
+        layer = draw(
+            st.sampled_from(
+                [
+                    "layernorm",
+                    {"layernorm": {"eps": "1e-6", "bias": False}},
+                    {"groupnorm": {"groups": 1}},
+                    {"instancenorm": {"affine": True, "track_running_stats": True}},
+                    "layer_scale",
+                    {"drop_path": {"rate": 0.2}},
+                    {"conv": {"out": out, "kernel": 1, "norm": draw(st.sampled_from(["layer", {"group": 1}]))}},
+                ]
+            )
+        )
     elif kind == "pad":
         layer = {"pad": {"padding": [[0, 1]] * rank}}
     elif kind == "separable":
@@ -501,3 +515,21 @@ def test_cli_reports_a_file_it_cannot_write(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.stderr.startswith(f"convcalc: error: cannot write {out}: ")
     assert result.stderr.count("\n") == 1
+
+
+def test_helper_classes_are_defined_once_and_never_shadowed_by_the_spec_name(tmp_path: Path) -> None:
+    # layernorm on a map, layer_scale and drop_path export as classes the file defines itself;
+    # a spec named like one of them gets another class name, so both exist.
+    text = (
+        "name: LayerScale\ninput: 6x6x4\nlayers:\n"
+        "  - conv: {out: 8, kernel: 3, padding: 1, norm: layer, act: gelu}\n"
+        "  - layernorm: {eps: 1e-6}\n  - layer_scale\n  - drop_path: {rate: 0.1}\n  - layer_scale\n"
+    )
+    code = export_torch(load_spec(text))
+    for helper in ("ChannelLayerNorm", "LayerScale", "DropPath"):
+        assert code.count(f"\nclass {helper}(") == 1, helper
+    assert class_name("LayerScale") != "LayerScale"
+    report, cls = exported(text, tmp_path)
+    theirs, _ = run_torch(cls, report)
+    assert theirs == convcalc_figures(report)
+    assert theirs.params == (4 * 9 * 8 + 8) + 16 + 16 + 8 + 8  # conv, its LayerNorm, layernorm, two scales

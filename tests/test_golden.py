@@ -79,7 +79,7 @@ def test_table(spec: Path, golden: Golden, documents: dict[Path, dict[str, Any]]
     # The totals print the exact figure after the short one: "1.01M (1,007,590)".
     totals = {
         "params (trainable)": "params",
-        "buffers (BN running stats)": "buffers",
+        "buffers (running stats)": "buffers",
         "MACs (multiply-accumulates)": "macs",
         "FLOPs (= 2 × MACs)": "flops",
     }

@@ -43,7 +43,7 @@ with warnings.catch_warnings():
 
 from convcalc.base.errors import SpecError
 from convcalc.engine.evaluate import evaluate
-from convcalc.model.kinds import KINDS, SPELLINGS
+from convcalc.model.kinds import KINDS, SPELLINGS, TORCH_HELPERS
 from convcalc.spec.parser import Layer as SpecLayer
 from convcalc.spec.parser import load_spec
 
@@ -285,6 +285,17 @@ def check_kind_torch(dims: list[int], specs: list[Any], known: bool = True) -> N
     assert_agree(text, ours, theirs, "Kind.torch")
 
 
+def _helpers() -> dict[str, Any]:
+    """The classes convcalc's exported files define (TORCH_HELPERS), built from the same text."""
+    namespace: dict[str, Any] = {"torch": torch, "nn": nn}
+    for source in TORCH_HELPERS.values():
+        exec(source, namespace)  # noqa: S102 - convcalc's own fixed text, the code export writes
+    return {name: namespace[name] for name in TORCH_HELPERS}
+
+
+HELPERS = _helpers()
+
+
 def kind_torch_makes(text: str) -> list[Make]:
     """The modules convcalc's kinds name for export, one stage per top-level layer."""
     spec = load_spec(text)
@@ -295,7 +306,8 @@ def kind_torch_makes(text: str) -> list[Make]:
         modules = layer.kind.torch(layer.options, row.input)
 
         def make(c: int, sp: tuple[int, ...], modules: list[Any] = modules) -> list[Any]:
-            return [getattr(nn, name)(**kwargs) for name, kwargs in modules]
+            return [(HELPERS[name] if name in TORCH_HELPERS else getattr(nn, name))(**kwargs)
+                    for name, kwargs in modules]
 
         makes.append(make)
     return makes
@@ -303,7 +315,7 @@ def kind_torch_makes(text: str) -> list[Make]:
 
 # --- strategies: shared pieces ---------------------------------------------------------------
 
-SIDE = {1: 12, 2: 12, 3: 7}  # the largest spatial size per rank
+SIDE = {0: 1, 1: 12, 2: 12, 3: 7}  # the largest spatial size per rank (0: a flat vector)
 ACTS = tuple(ACT_MODULES)
 
 
@@ -689,6 +701,100 @@ def pixel_shuffle_layers(draw: st.DrawFn, rank: int = 2, channels: int | None = 
     return Layer({"pixel_shuffle": {spelling: factor}}, lambda c, sp: [nn.PixelShuffle(factor)])
 
 
+class ChannelsLastNorm(nn.Module):
+    """The test's own LayerNorm over the channels of (N, C, *spatial): permute, norm, permute back."""
+
+    def __init__(self, c: int, eps: float, affine: bool, bias: bool) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(c, eps=eps, elementwise_affine=affine, bias=bias)
+
+    def forward(self, x: Any) -> Any:
+        if x.dim() == 2:
+            return self.norm(x)
+        dims = list(range(x.dim()))
+        last = [0, *dims[2:], 1]
+        back = [0, x.dim() - 1, *range(1, x.dim() - 1)]
+        return self.norm(x.permute(*last)).permute(*back)
+
+
+class PerChannelScale(nn.Module):
+    def __init__(self, c: int, rank: int) -> None:
+        super().__init__()
+        self.gamma = nn.Parameter(torch.ones(c, *([1] * rank)))
+
+    def forward(self, x: Any) -> Any:
+        return x * self.gamma
+
+
+EPSILONS = st.sampled_from([None, 1e-5, 1e-6, "1e-6", 0.001])
+
+
+def _eps(value: Any) -> float:
+    return 1e-5 if value is None else float(value)
+
+
+@st.composite
+def norm_layers(draw: st.DrawFn, rank: int, channels: int | None = None) -> Layer:
+    """layernorm, groupnorm and instancenorm with their options (instancenorm on spatial inputs)."""
+    which = draw(st.sampled_from(["layernorm", "groupnorm", "instancenorm"] if rank else ["layernorm", "groupnorm"]))
+    eps = draw(EPSILONS)
+    if which == "layernorm":
+        affine, bias = draw(maybe(st.booleans())), draw(maybe(st.booleans()))
+        spelling = draw(st.sampled_from(["layernorm", "ln", "layer_norm"]))
+        return Layer({spelling: options(eps=eps, affine=affine, bias=bias)},
+                     lambda c, sp: [ChannelsLastNorm(c, _eps(eps), or_default(affine, True), or_default(bias, True))])
+    if which == "groupnorm":
+        groups = draw(st.sampled_from(divisors(channels))) if channels and draw(st.integers(0, 4)) else draw(
+            st.integers(1, 4))
+        affine = draw(maybe(st.booleans()))
+        return Layer({draw(st.sampled_from(["groupnorm", "gn"])): options(groups=groups, eps=eps, affine=affine)},
+                     lambda c, sp: [nn.GroupNorm(groups, c, eps=_eps(eps), affine=or_default(affine, True))])
+    affine, track = draw(maybe(st.booleans())), draw(maybe(st.booleans()))
+    return Layer({"instancenorm": options(eps=eps, affine=affine, track_running_stats=track)},
+                 lambda c, sp: [nn_class("InstanceNorm", len(sp))(c, eps=_eps(eps), affine=or_default(affine, False),
+                                                                  track_running_stats=or_default(track, False))])
+
+
+@st.composite
+def scale_shuffle_layers(draw: st.DrawFn, rank: int, channels: int | None = None) -> Layer:
+    """layer_scale, drop_path (the identity at inference) and channel_shuffle."""
+    which = draw(st.sampled_from(["layer_scale", "drop_path", "channel_shuffle"] if rank else
+                                 ["layer_scale", "drop_path"]))
+    if which == "layer_scale":
+        return Layer(draw(st.sampled_from(["layer_scale", {"layer_scale": {"init": 0.5}}, "layerscale"])),
+                     lambda c, sp: [PerChannelScale(c, len(sp))])
+    if which == "drop_path":
+        rate = draw(maybe(st.integers(0, 99).map(lambda v: v / 100)))
+        return Layer({draw(st.sampled_from(["drop_path", "stochastic_depth"])): options(rate=rate)},
+                     lambda c, sp: [nn.Identity()])
+    groups = draw(st.sampled_from(divisors(channels))) if channels and draw(st.integers(0, 4)) else draw(
+        st.integers(1, 4))
+    return Layer({"channel_shuffle": {"groups": groups}}, lambda c, sp: [nn.ChannelShuffle(groups)])
+
+
+@st.composite
+def conv_norm_layers(draw: st.DrawFn, rank: int, channels: int | None = None) -> Layer:
+    """The `norm:` sugar after a conv: batch, layer, instance or {group: G} with their defaults."""
+    out = draw(st.integers(1, 8))
+    kernel = draw(st.integers(1, 3))
+    norm = draw(st.sampled_from(["batch", "layer", "instance", "group"]))
+    groups = draw(st.sampled_from(divisors(out))) if draw(st.integers(0, 4)) else draw(st.integers(1, 4))
+    written = {"group": groups} if norm == "group" else norm
+    act = draw(maybe(st.sampled_from(ACTS)))
+
+    def make(c: int, sp: tuple[int, ...]) -> list[Any]:
+        conv = nn_class("Conv", rank)(c, out, kernel)
+        after = {
+            "batch": lambda: nn_class("BatchNorm", rank)(out),
+            "layer": lambda: ChannelsLastNorm(out, 1e-5, True, True),
+            "instance": lambda: nn_class("InstanceNorm", rank)(out),
+            "group": lambda: nn.GroupNorm(groups, out),
+        }[norm]()
+        return [conv, after] + ([ACT_MODULES[act]()] if act else [])
+
+    return Layer({"conv": options(out=out, kernel=kernel, norm=written, act=act)}, make)
+
+
 # --- single-layer cases ----------------------------------------------------------------------
 
 Case = tuple[list[int], list[Layer]]
@@ -742,6 +848,9 @@ FAMILIES: dict[str, tuple[st.SearchStrategy[Case], int]] = {  # name -> (cases, 
     "elementwise": (single(elementwise_layers), 300),
     "pad_crop": (single(pad_crop_layers), 400),
     "pixel_shuffle": (single(pixel_shuffle_layers, (2,), PIXEL_CHANNELS), 250),
+    "norms": (single(norm_layers, (0, 1, 2, 3)), 500),
+    "scale_shuffle": (single(scale_shuffle_layers, (0, 1, 2, 3)), 300),
+    "conv_norm": (single(conv_norm_layers), 300),
 }
 
 
@@ -774,6 +883,9 @@ test_oracle_flat = family_test("flat")
 test_oracle_elementwise = family_test("elementwise")
 test_oracle_pad_crop = family_test("pad_crop")
 test_oracle_pixel_shuffle = family_test("pixel_shuffle")
+test_oracle_norms = family_test("norms")
+test_oracle_scale_shuffle = family_test("scale_shuffle")
+test_oracle_conv_norm = family_test("conv_norm")
 
 
 # --- every kind has an oracle case: derived from KINDS ---------------------------------------
@@ -800,6 +912,9 @@ COVERS: dict[str, tuple[str, ...]] = {
     "elementwise": ("batchnorm", "dropout", *ACTS),
     "pad_crop": ("pad", "crop"),
     "pixel_shuffle": ("pixel_shuffle",),
+    "norms": ("layernorm", "groupnorm", "instancenorm"),
+    "scale_shuffle": ("layer_scale", "drop_path", "channel_shuffle"),
+    "conv_norm": ("conv",),
 }
 
 

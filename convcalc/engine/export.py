@@ -35,7 +35,7 @@ from ..base.errors import SpecError
 from ..base.version import __version__
 from .evaluate import Group, Report, Row, evaluate
 from ..model.joins import Join
-from ..model.kinds import TorchModule
+from ..model.kinds import TORCH_HELPERS, TorchModule
 from ..model.geometry import Shape
 from ..spec.parser import Layer, Spec
 
@@ -83,7 +83,7 @@ class ExportError(Exception):
 # Names Python must never see rebound by the module's class: keywords, builtins, the module's own
 # imports and its top-level names.  Checked after NFKC normalisation, which is what the parser
 # applies to identifiers (``𝐭orch`` *is* ``torch`` to Python).
-RESERVED = frozenset(keyword.kwlist) | BUILTINS | {"torch", "nn"}
+RESERVED = frozenset(keyword.kwlist) | BUILTINS | {"torch", "nn"} | frozenset(TORCH_HELPERS)
 
 # The first two lines of every exported module, fixed text: PEP 263 reads a coding declaration
 # only there, so nothing a spec says can choose how Python decodes the file.
@@ -153,7 +153,7 @@ def module_code(module: TorchModule) -> str:
             if key in PER_AXIS and isinstance(value, tuple) and value and len(set(value)) == 1:
                 value = value[0]
         args.append(f"{key}={literal(value)}")
-    return f"nn.{cls}({', '.join(args)})"
+    return f"{'' if cls in TORCH_HELPERS else 'nn.'}{cls}({', '.join(args)})"
 
 
 def torch_dims(shape: Shape, batch: int) -> tuple[int, ...]:
@@ -463,12 +463,15 @@ def export_torch(spec: Spec, source: str | None = None) -> str:
         f"    print(tuple(y.shape))  # {output_dims}",
         f'    print(f"params: {{sum(p.numel() for p in model.parameters()):,}}")  # {t.params:,}',
     ]
+    used = sorted({cls for cls in TORCH_HELPERS if re.search(rf"\b{cls}\(", "\n".join(emitter.init))})
+    helpers = [line for cls in used for line in ("", *TORCH_HELPERS[cls].strip("\n").split("\n"), "")]
     lines = [
         *header,
         "",
         "import torch",
         "from torch import nn",
         "",
+        *helpers,
         "",
         f"class {name}(nn.Module):",
         *_indent(init, 1),

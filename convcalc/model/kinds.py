@@ -26,6 +26,7 @@ from .options import (
     Bool,
     Choice,
     Int,
+    Norm,
     Number,
     Option,
     Pad,
@@ -54,7 +55,46 @@ from .geometry import Crop as CropOp
 from .geometry import Scale as ScaleOp
 
 Opts = dict[str, Any]
-TorchModule = tuple[str, dict[str, Any]]  # a torch.nn class name and its keyword arguments
+TorchModule = tuple[str, dict[str, Any]]  # a torch.nn class name (or a TORCH_HELPERS one) and its arguments
+
+# Modules torch.nn lacks, as the exported file defines them (fixed text, never built from a spec):
+# a kind's ``torch`` may name one of these instead of an nn class.  The exporter writes the
+# definitions a module uses after its imports; the oracle tests build them from the same text.
+TORCH_HELPERS: dict[str, str] = {
+    "ChannelLayerNorm": '''
+class ChannelLayerNorm(nn.LayerNorm):
+    """LayerNorm over the channels of an (N, C, *spatial) tensor (ConvNeXt's LayerNorm2d)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.movedim(1, -1)).movedim(-1, 1)
+''',
+    "LayerScale": '''
+class LayerScale(nn.Module):
+    """A learnable scale per channel: x · gamma, gamma of shape (C, 1, ..., 1)."""
+
+    def __init__(self, channels: int, rank: int, init: float = 1e-6) -> None:
+        super().__init__()
+        self.gamma = nn.Parameter(torch.full((channels, *(1,) * rank), init))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gamma
+''',
+    "DropPath": '''
+class DropPath(nn.Module):
+    """Stochastic depth: while training, drops a sample's whole tensor with probability p."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = 1.0 - self.p
+        mask = x.new_empty((x.shape[0],) + (1,) * (x.dim() - 1)).bernoulli_(keep)
+        return x * mask / keep
+''',
+}
 
 ACTIVATIONS: dict[str, TorchModule] = {
     "relu": ("ReLU", {}),
@@ -108,6 +148,10 @@ class Kind:
     def apply(self, o: Opts, x: Shape) -> Outcome:
         return Outcome(x)
 
+    def defaults(self) -> Opts:
+        """The options a spec may leave out, at their defaults."""
+        return {opt.name: opt.default for opt in self.options if not opt.required}
+
     def summary(self, o: Opts) -> str:
         return ""
 
@@ -154,6 +198,7 @@ DILATION = Option("dilation", PerAxis(), 1, "spacing between kernel taps", ("dil
 GROUPS = Option("groups", Int(), 1, "channel groups (in and out must both divide by it)")
 BIAS = Option("bias", Bool(), True, "add a bias per output channel", ("use_bias",))
 BN = Option("bn", Bool(), False, "follow with a batch norm (2·out params, 2·out buffers)")
+NORM = Option("norm", Norm(), None, "follow with this normalisation, with its kind's defaults (instead of bn)")
 ACT = Option("act", Choice(tuple(ACTIVATIONS), allow_none=True), None, "follow with this activation")
 MULTIPLIER = Option("multiplier", Int(), 1, "output channels per input channel", ("depth_multiplier",))
 
@@ -177,8 +222,13 @@ def _spatial_text(o: Opts, keys: tuple[tuple[str, str, Any], ...]) -> str:
     return " ".join(parts)
 
 
+NORM_WORDS = {"batch": "bn", "layer": "ln", "group": "gn", "instance": "in"}  # how the table abbreviates them
+
+
 def _post_text(o: Opts) -> str:
-    return "".join(f" +{word}" for word in (("bn" if o.get("bn") else None), o.get("act")) if word)
+    norm = o.get("norm")
+    norm_word = f"{NORM_WORDS[norm[0]]}{norm[1] or ''}" if norm else None
+    return "".join(f" +{word}" for word in (("bn" if o.get("bn") else norm_word), o.get("act")) if word)
 
 
 def resolve_padding(
@@ -285,12 +335,22 @@ def spatial_outcome(ops: tuple[tuple[AxisOp, ...], ...], x: Shape) -> Outcome:
     return Outcome(Shape(tuple(sizes), x.channels), flags=tuple(flags))
 
 
+NORM_KINDS = {"batch": "batchnorm", "layer": "layernorm", "group": "groupnorm", "instance": "instancenorm"}
+
+
 def with_post(o: Opts, core: tuple[Outcome, list[TorchModule]]) -> tuple[Outcome, list[TorchModule]]:
-    """The ``bn``/``act`` sugar: a batch norm and an activation after a conv-like layer."""
+    """The ``bn``/``norm``/``act`` sugar: a normalisation (the norm kind itself, with its
+    defaults) and an activation after a conv-like layer."""
     outcome, modules = core
-    if o.get("bn"):
-        outcome = outcome.then(batch_norm(outcome.output))
-        modules = [*modules, norm_module(outcome.output.channels, outcome.output.rank)]
+    if o.get("bn") and o.get("norm"):
+        raise LayerError("bn: true and norm: both add a normalisation: keep norm: and remove bn:")
+    norm = ("batch", 0) if o.get("bn") else o.get("norm")
+    if norm is not None:
+        kind = KINDS[NORM_KINDS[norm[0]]]
+        opts = {**kind.defaults(), **({"groups": norm[1]} if norm[0] == "group" else {})}
+        kind.check_input(outcome.output)
+        outcome = outcome.then(kind.apply(opts, outcome.output))
+        modules = [*modules, *kind.torch(opts, outcome.output)]
     return outcome, modules + act_modules(o)
 
 
@@ -329,7 +389,7 @@ class Conv(ConvLike):
     def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
         return window_ops(o["kernel"], o["stride"], o["padding"], o["dilation"], rank)
 
-    options = (OUT, KERNEL, STRIDE, PADDING, DILATION, GROUPS, BIAS, BN, ACT)
+    options = (OUT, KERNEL, STRIDE, PADDING, DILATION, GROUPS, BIAS, BN, NORM, ACT)
     doc = "A convolution (PyTorch ConvNd): floor((in + pb + pa − d(k−1) − 1)/s) + 1 per axis."
     example = "conv: {out: 64, kernel: 3, padding: 1, bn: true, act: relu}"
 
@@ -352,6 +412,7 @@ class Grouped(Conv):
         Option("groups", Int(2), doc="channel groups (> 1)"),
         BIAS,
         BN,
+        NORM,
         ACT,
     )
     doc = "A grouped convolution: `conv` with `groups` required and greater than 1."
@@ -383,6 +444,7 @@ class Deconv(ConvLike):
         GROUPS,
         BIAS,
         BN,
+        NORM,
         ACT,
     )
     doc = (
@@ -431,7 +493,7 @@ class Depthwise(ConvLike):
     def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
         return window_ops(o["kernel"], o["stride"], o["padding"], o["dilation"], rank)
 
-    options = (KERNEL, STRIDE, PADDING, DILATION, MULTIPLIER, BIAS, BN, ACT)
+    options = (KERNEL, STRIDE, PADDING, DILATION, MULTIPLIER, BIAS, BN, NORM, ACT)
     doc = "A depthwise convolution: groups = input channels, in·multiplier output channels."
     example = "depthwise: {kernel: 3, padding: 1}"
 
@@ -450,7 +512,7 @@ class Pointwise(ConvLike):
     def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
         return window_ops(1, o["stride"], 0, 1, rank)
 
-    options = (OUT, STRIDE, GROUPS, BIAS, BN, ACT)
+    options = (OUT, STRIDE, GROUPS, BIAS, BN, NORM, ACT)
     doc = "A 1×1 convolution."
     example = "pointwise: {out: 128}"
 
@@ -479,6 +541,7 @@ class Separable(ConvLike):
         Option("depthwise_bn", Bool(), False, "a batch norm between the two convs"),
         Option("depthwise_act", ACT.type, None, "an activation between the two convs"),
         BN,
+        NORM,
         ACT,
     )
     doc = (
@@ -507,7 +570,7 @@ class SpatialSeparable(ConvLike):
     def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
         return window_ops(o["kernel"], o["stride"], o["padding"], 1, rank)  # one axis per conv, the other 1×1
 
-    options = (OUT, KERNEL, STRIDE, PADDING, BIAS, BN, ACT)
+    options = (OUT, KERNEL, STRIDE, PADDING, BIAS, BN, NORM, ACT)
     doc = "A k×1 conv to `out`, then a 1×k conv `out` → `out` (2-D only); stride and padding split by axis."
     example = "spatial_separable: {out: 64, kernel: 7, padding: 3}"
 
@@ -781,6 +844,130 @@ class BatchNorm(Kind):
         return [norm_module(x.channels, x.rank)]
 
 
+EPS = Option("eps", Number(0.0), 1e-5, "added to the variance (no effect on the figures; exported)")
+AFFINE = Option("affine", Bool(), True, "learnable per-channel scale and shift", ("elementwise_affine",))
+
+
+@register
+class LayerNorm(Kind):
+    name = "layernorm"
+    params_doc = "2C (C without bias; 0 without affine)"
+    aliases: ClassVar[dict[str, Opts]] = {"layer_norm": {}, "ln": {}}
+    options = (EPS, AFFINE, Option("bias", Bool(), True, "the learnable shift (with affine)"))
+    doc = (
+        "Layer normalisation over the channels at each position (ConvNeXt's LayerNorm2d; a channels-last "
+        "LayerNorm on tokens or a flat vector): 2C params, no buffers, no MACs."
+    )
+    example = "layernorm: {eps: 1e-6}"
+
+    def apply(self, o: Opts, x: Shape) -> Outcome:
+        c = x.channels
+        return Outcome(x, params=(c + (c if o["bias"] else 0)) if o["affine"] else 0)
+
+    def summary(self, o: Opts) -> str:
+        return "" if o["affine"] and o["bias"] else ("no bias" if o["affine"] else "no affine")
+
+    def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
+        args = {"normalized_shape": x.channels, "eps": o["eps"], "elementwise_affine": o["affine"], "bias": o["bias"]}
+        return [("LayerNorm" if x.is_flat else "ChannelLayerNorm", args)]
+
+
+@register
+class GroupNorm(Kind):
+    name = "groupnorm"
+    params_doc = "2C (0 without affine)"
+    aliases: ClassVar[dict[str, Opts]] = {"group_norm": {}, "gn": {}}
+    options = (Option("groups", Int(), doc="the number of groups (C must divide by it)", aliases=("num_groups",)), EPS, AFFINE)
+    doc = "Group normalisation (PyTorch GroupNorm): C split into groups; 2C params, no buffers, no MACs."
+    example = "groupnorm: {groups: 32}"
+
+    def apply(self, o: Opts, x: Shape) -> Outcome:
+        if x.channels % o["groups"]:
+            raise LayerError(f"{x.channels} channels do not divide into {o['groups']} groups: change groups")
+        if x.channels // o["groups"] * math.prod(x.spatial) == 1:
+            raise LayerError(
+                f"group norm of {x} in {o['groups']} groups normalises single values (PyTorch refuses it at "
+                "batch 1): use fewer groups"
+            )
+        return Outcome(x, params=2 * x.channels if o["affine"] else 0)
+
+    def summary(self, o: Opts) -> str:
+        return f"g{o['groups']}" + ("" if o["affine"] else " no affine")
+
+    def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
+        return [("GroupNorm", {"num_groups": o["groups"], "num_channels": x.channels, "eps": o["eps"], "affine": o["affine"]})]
+
+
+@register
+class InstanceNorm(Kind):
+    name = "instancenorm"
+    params_doc = "2C with affine; 2C buffers with track_running_stats"
+    aliases: ClassVar[dict[str, Opts]] = {"instance_norm": {}}
+    input = "spatial"
+    options = (
+        EPS,
+        Option("affine", Bool(), False, "learnable per-channel scale and shift (PyTorch's default: off)"),
+        Option("track_running_stats", Bool(), False, "keep running statistics (buffers), used at inference", ("track",)),
+    )
+    doc = (
+        "Instance normalisation (PyTorch InstanceNormNd): each channel of each sample on its own; "
+        "2C params with affine, 2C buffers with track_running_stats, no MACs."
+    )
+    example = "instancenorm: {affine: true}"
+
+    def apply(self, o: Opts, x: Shape) -> Outcome:
+        if math.prod(x.spatial) == 1 and not o["track_running_stats"]:
+            raise LayerError(
+                f"instance norm of {x}: the statistics of a single value per channel, which PyTorch refuses "
+                "(normalise before the map shrinks to one cell, or set track_running_stats)"
+            )
+        c = x.channels
+        return Outcome(x, params=2 * c if o["affine"] else 0, buffers=2 * c if o["track_running_stats"] else 0)
+
+    def summary(self, o: Opts) -> str:
+        return " ".join(w for w, on in (("affine", o["affine"]), ("tracked", o["track_running_stats"])) if on)
+
+    def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
+        args = {"num_features": x.channels, "eps": o["eps"], "affine": o["affine"]}
+        return [(f"InstanceNorm{x.rank}d", {**args, "track_running_stats": o["track_running_stats"]})]
+
+
+@register
+class LayerScaleKind(Kind):
+    name = "layer_scale"
+    params_doc = "C"
+    aliases: ClassVar[dict[str, Opts]] = {"layerscale": {}}
+    options = (Option("init", Number(0.0), 1e-6, "the scale's initial value (no effect on the figures)"),)
+    doc = "A learnable scale per channel (ConvNeXt's and CaiT's layer scale γ): C params, no MACs."
+    example = "layer_scale: {init: 1e-6}"
+
+    def apply(self, o: Opts, x: Shape) -> Outcome:
+        return Outcome(x, params=x.channels)
+
+    def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
+        return [("LayerScale", {"channels": x.channels, "rank": x.rank, "init": o["init"]})]
+
+
+@register
+class ChannelShuffle(Kind):
+    name = "channel_shuffle"
+    input = "spatial"
+    options = (Option("groups", Int(), doc="the number of groups the channels are interleaved from"),)
+    doc = "Channel shuffle (ShuffleNet; PyTorch ChannelShuffle): C as groups × C/groups, transposed; no params."
+    example = "channel_shuffle: {groups: 2}"
+
+    def apply(self, o: Opts, x: Shape) -> Outcome:
+        if x.channels % o["groups"]:
+            raise LayerError(f"{x.channels} channels do not divide into {o['groups']} groups: change groups")
+        return Outcome(x)
+
+    def summary(self, o: Opts) -> str:
+        return f"g{o['groups']}"
+
+    def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
+        return [("ChannelShuffle", {"groups": o["groups"]})]
+
+
 class Activation(Kind):
     """An element-wise activation: shape unchanged, no params, no MACs."""
 
@@ -810,6 +997,7 @@ for _name in ACTIVATIONS:
 @register
 class Dropout(Kind):
     name = "dropout"
+    module: ClassVar[str] = "Dropout"  # the torch class, whose one argument is p
     options = (Option("rate", Number(0.0, 1.0), 0.5, "the fraction dropped while training", ("p",)),)
     doc = "Dropout: shape unchanged, no params."
     example = "dropout: {rate: 0.5}"
@@ -818,7 +1006,17 @@ class Dropout(Kind):
         return f"rate {o['rate']:g}"
 
     def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
-        return [("Dropout", {"p": o["rate"]})]
+        return [(self.module, {"p": o["rate"]})]
+
+
+@register
+class DropPathKind(Dropout):
+    name = "drop_path"
+    module = "DropPath"
+    aliases: ClassVar[dict[str, Opts]] = {"stochastic_depth": {}}
+    options = (Option("rate", Number(0.0, 1.0), 0.0, "the probability of dropping a sample's path while training", ("p",)),)
+    doc = "Stochastic depth (drop path): the identity at inference; shape unchanged, no params."
+    example = "drop_path: {rate: 0.1}"
 
 
 @register

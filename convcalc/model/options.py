@@ -9,6 +9,7 @@ spec parser, the docs and the schema read the same declarations.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any, NamedTuple, Protocol
@@ -197,13 +198,19 @@ class Choice(NamedTuple):
         return {"enum": [*self.choices, *(["none", None] if self.allow_none else [])]}
 
 
+# YAML 1.1 reads ``1e-6`` (no dot) as text; a number option takes it as the number it means.
+_EXPONENT_NUMBER = re.compile(r"[-+]?(?:[0-9]{1,20}(?:\.[0-9]{0,20})?|\.[0-9]{1,20})[eE][-+]?[0-9]{1,3}").fullmatch
+
+
 class Number(NamedTuple):
-    """A real number in [minimum, maximum) (dropout rates, slopes)."""
+    """A real number in [minimum, maximum) (dropout rates, slopes, epsilons)."""
 
     minimum: float = 0.0
     maximum: float | None = None
 
     def parse(self, value: Any) -> float:
+        if isinstance(value, str) and _EXPONENT_NUMBER(value.strip()):
+            value = float(value)
         if _is_number(value) and value >= self.minimum and (self.maximum is None or value < self.maximum):
             return float(value)
         raise OptionError(f"must be {self.describe()}, got {_show(value)}")
@@ -216,7 +223,41 @@ class Number(NamedTuple):
         out: dict[str, Any] = {"type": "number", "minimum": self.minimum}
         if self.maximum is not None:
             out["exclusiveMaximum"] = self.maximum
-        return out
+        # YAML 1.1 reads 1e-6 as a string: the schema takes that spelling too (its range is checked by convcalc)
+        text = {"type": "string", "pattern": "^" + _EXPONENT_NUMBER.__self__.pattern + "$"}  # type: ignore[attr-defined]
+        return {"anyOf": [out, text]}
+
+
+class Norm(NamedTuple):
+    """The normalisation after a layer: ``batch``, ``layer``, ``instance`` or ``{group: G}``."""
+
+    words: tuple[str, ...] = ("batch", "layer", "instance")
+
+    def parse(self, value: Any) -> tuple[str, int] | None:
+        if value is None or (isinstance(value, str) and value.lower() == "none"):
+            return None
+        if isinstance(value, str) and value.lower() in self.words:
+            return (value.lower(), 0)
+        if isinstance(value, str) and value.lower() == "group":
+            raise OptionError("a group norm needs its number of groups: write norm: {group: 32}")
+        if isinstance(value, dict) and list(value) == ["group"]:
+            groups = value["group"]
+            if _is_int(groups) and 1 <= groups <= MAX_INT:
+                return ("group", int(groups))
+            raise OptionError(f"group must be a positive whole number, got {_show(groups)}")
+        raise OptionError(f"must be {self.describe()}, got {_show(value)}")
+
+    def describe(self) -> str:
+        return ", ".join(self.words) + ", or {group: G} (a group norm of G groups)"
+
+    def schema(self) -> dict[str, Any]:
+        group = {
+            "type": "object",
+            "properties": {"group": {"type": "integer", "minimum": 1}},
+            "required": ["group"],
+            "additionalProperties": False,
+        }
+        return {"oneOf": [{"enum": [*self.words, "none", None]}, group]}
 
 
 REQUIRED: Any = object()

@@ -230,7 +230,7 @@ def totals_lines(report: Report, exact: bool) -> list[tuple[str, str]]:
     num = h.grouped if exact else (lambda n: f"{h.count(n)} ({h.grouped(n)})")
     return [
         ("params (trainable)", num(t.params)),
-        ("buffers (BN running stats)", num(t.buffers)),
+        ("buffers (running stats)", num(t.buffers)),
         ("MACs (multiply-accumulates)", num(t.macs)),
         ("FLOPs (= 2 × MACs)", num(t.flops)),
         (f"activations ({report.dtype}, batch {report.batch})", h.data_size(t.activation_bytes)),
