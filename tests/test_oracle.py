@@ -222,7 +222,8 @@ def crop_fn(pairs: list[tuple[int, int]]) -> Callable[[Any], Any]:
 
 ACT_MODULES: dict[str, Callable[[], Any]] = {
     "relu": nn.ReLU, "relu6": nn.ReLU6, "leaky_relu": nn.LeakyReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
-    "gelu": nn.GELU, "silu": nn.SiLU, "hardswish": nn.Hardswish, "softmax": lambda: nn.Softmax(dim=1),
+    "gelu": nn.GELU, "silu": nn.SiLU, "hardswish": nn.Hardswish,
+    "hardsigmoid": nn.Hardsigmoid, "softmax": lambda: nn.Softmax(dim=1),
 }
 
 

@@ -334,7 +334,12 @@ def torch_model(report: Report) -> Any:
                     for n, t in reversed(list(zip(want.spatial, have))):
                         pads += [(n - t) // 2, (n - t) - (n - t) // 2]
                     xs[k] = nn.functional.pad(xs[k], tuple(pads))
-            values[row.number] = torch.cat(xs, 1) if row.kind == "concat" else sum(xs)
+            if row.kind == "concat":
+                values[row.number] = torch.cat(xs, 1)
+            elif row.kind in ("mul", "scale"):  # a gate of size 1 broadcasts
+                values[row.number] = math.prod(xs[1:], start=xs[0])
+            else:
+                values[row.number] = sum(xs)
         return values[report.result]
 
     return run
@@ -519,6 +524,27 @@ def test_a_chain_with_empty_fields_matches_torch() -> None:
     report = report_of([7, C], layers)
     a = receptive_fields(report).rows[-1].axes[0]
     assert a.min == 0 and a.empty > 0 and a.max > 0
+
+
+@needs_torch
+@pytest.mark.parametrize("rank", [1, 2])
+def test_a_squeeze_excitation_gate_makes_the_field_global(rank: int) -> None:
+    # The gate is a global pool's: every output of `scale` (and of a later `mul` with the gate
+    # first) depends on every input position, with the jump of the gated tensor.
+    # (no sigmoid: with the test's positive weights it saturates to exactly 1.0 and the gradient vanishes)
+    gate = [{"global_pool": {}}, {"conv": {"out": C, "kernel": 1}}, {"relu": {}}]
+    layers = [
+        {"conv": {"out": C, "kernel": 3, "stride": 2}},
+        {"scale": {"body": gate}},
+        {"conv": {"out": C, "kernel": 3}},
+    ]
+    dims = [9, C] if rank == 1 else [9, 7, C]
+    assert check_against_torch(dims, layers, every=True)
+    fields = receptive_fields(report_of(dims, named(layers)))
+    se = fields.rows[-2].axes[0]
+    assert (se.min, se.max, se.jump) == (9, 9, 2)  # all 9 input positions (no padding); the stride's jump
+    layers = [{"conv": {"out": C, "kernel": 1}}, *gate, {"mul": {"with": "l0"}}]  # the gate first
+    assert check_against_torch(dims, layers, every=True)
 
 
 @needs_torch

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from ..base.errors import Mark, SpecError
 from ..base.text import suggest
-from ..model.joins import FITS, Fit, Join
+from ..model.joins import FITS, Fit, Join, broadcast
 from ..model.kinds import Outcome
 from ..model.options import LIMIT_TEXT, too_large
 from ..model.geometry import LayerError, Shape, axis_names, frac_text
@@ -101,7 +101,7 @@ class Group(NamedTuple):
     """A block call, repeat (and each iteration), residual or join: rows[start:end] belong to it."""
 
     path: str
-    kind: str  # the block's name, "repeat", "iteration", "residual", "concat" or "add"
+    kind: str  # the block's name, "repeat", "iteration", "residual", "scale", "concat", "add" or "mul"
     depth: int
     start: int
     end: int
@@ -394,7 +394,7 @@ class Walk:
         fit: str | None = None,
         note: str = "",
     ) -> None:
-        summary = (" ‖ " if kind == "concat" else " + ").join(str(s) for s in inputs) + note
+        summary = {"concat": " ‖ ", "mul": " · ", "scale": " · "}.get(kind, " + ").join(str(s) for s in inputs) + note
         row = Row(len(self.rows) + 1, path, kind, summary, x, y, 0, 0, 0, (), mark, scope.depth + 1, inputs)
         self.add_row(row, Step(None, sources, Join(kind, FITS[fit] if fit else None)))
 
@@ -441,6 +441,8 @@ class Walk:
         return x
 
     def residual(self, node: Residual, path: str, x: Shape, scope: Scope) -> Shape:
+        if node.op == "scale":
+            return self.gate(node, path, x, scope)
         inner = scope.entered(path)
         source, before = self.cur, len(self.rows)
         body = self.part(node.body, x, inner, "body", "body")
@@ -466,6 +468,24 @@ class Walk:
             )
         self.join_row("residual", path, x, (body, short), body, node.mark, scope, (body_id, short_id))
         return body
+
+    def gate(self, node: Residual, path: str, x: Shape, scope: Scope) -> Shape:
+        """``scale``: the body computes a gate from x (1×…×1×C for squeeze-excitation) and x · gate
+        is the output, so the gate must broadcast to x's shape."""
+        inner = scope.entered(path)
+        source, before = self.cur, len(self.rows)
+        gate = self.part(node.body, x, inner, "body", "body")
+        gate_end = self.rows[-1].name if len(self.rows) > before else "the empty body"
+        if gate.rank != x.rank or broadcast([gate.dims, x.dims]) != x.dims:
+            ones = "×".join(["1"] * x.rank + [str(x.channels)])
+            raise SpecError(
+                f"{path}: the gate {gate_end} gives {gate} but scale multiplies its input {x} by it: the gate "
+                f"must have {x.channels} channels and each spatial size 1 or the input's (a squeeze-excitation "
+                f"gate is {ones})",
+                node.mark,
+            )
+        self.join_row("scale", path, x, (x, gate), x, node.mark, scope, (source, self.cur))
+        return x
 
     def branches(self, node: Branches, path: str, x: Shape, scope: Scope) -> Shape:
         inner = scope.entered(path)
@@ -526,6 +546,15 @@ class Walk:
 
     def joined(self, op: str, path: str, ends: list[tuple[str, Shape]], mark: Mark) -> Shape:
         first = ends[0]
+        if op == "mul":
+            out = broadcast([y.dims for _, y in ends]) if len({y.rank for _, y in ends}) == 1 else None
+            if out is None:
+                other = next(e for e in ends[1:] if broadcast([first[1].dims, e[1].dims]) is None or e[1].rank != first[1].rank)
+                raise SpecError(
+                    _join_error(path, first, other, "mul needs sizes that are equal or 1 (broadcast, as in PyTorch)"),
+                    mark,
+                )
+            return first[1]._replace(spatial=out[:-1], channels=out[-1])
         for other in ends[1:]:
             if op == "add" and other[1] != first[1]:
                 raise SpecError(_join_error(path, first, other, "add needs identical shapes"), mark)
@@ -542,7 +571,7 @@ class Walk:
                 )
         if op == "add":
             return first[1]
-        return Shape(first[1].spatial, sum(y.channels for _, y in ends))
+        return first[1]._replace(channels=sum(y.channels for _, y in ends))
 
     # --- expectations ---------------------------------------------------------------------
 

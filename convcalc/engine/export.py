@@ -369,7 +369,12 @@ class Emitter:
             if var != srcs[k]:
                 fitted.append(var)
             srcs[k] = var
-        code = " + ".join(srcs) if join.sums else f"torch.cat([{', '.join(srcs)}], dim=1)"
+        if join.sums:
+            code = " + ".join(srcs)
+        elif join.multiplies:  # a gate of size 1 broadcasts, as in the spec
+            code = " * ".join(srcs)
+        else:
+            code = f"torch.cat([{', '.join(srcs)}], dim=1)"
         if self.writable("x", i):
             out = "x"
         elif srcs[0] not in fitted and self.writable(srcs[0], i):

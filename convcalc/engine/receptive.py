@@ -303,6 +303,10 @@ class _Plan(NamedTuple):
 
     stages: tuple[Stage, ...]  # a layer's ops in order (empty: the size is kept, positions too)
     offsets: tuple[int, ...]  # a join: input k's position for output q is q + offsets[k]
+    broadcast: tuple[bool, ...] = ()  # a multiply: input k has size 1 here, so every q reads its position 0
+
+    def broadcasts(self, k: int) -> bool:
+        return bool(self.broadcast) and self.broadcast[k]
 
 
 def _plans(report: Report, axis: int) -> list[_Plan | None]:
@@ -334,7 +338,9 @@ def _all_plans(report: Report) -> tuple[list[list[_Plan | None]], bool]:
                 offsets = [
                     0 if fit is None else fit.offset(k, _size(report, a, axis), size) for k, a in enumerate(step.inputs)
                 ]
-                per_axis.append(_Plan((), tuple(offsets)))
+                multiplies = step.join is not None and step.join.multiplies
+                broadcast = tuple(multiplies and size != 1 and _size(report, a, axis) == 1 for a in step.inputs)
+                per_axis.append(_Plan((), tuple(offsets), broadcast if any(broadcast) else ()))
             alike = alike and all(p[-1] == plans[0][-1] for p in plans)
             continue
         layer = step.layer
@@ -986,11 +992,14 @@ class _Walk:
                         else:
                             maps = _normalize([_apply(c, m, out, work) for c in maps], out, work)
                 else:
-                    maps = [
-                        _shifted(c, offset, work)
-                        for source, offset in zip(step.inputs, plan.offsets)
-                        for c in (self.maps[source] or [EMPTY])
-                    ]
+                    maps = []
+                    for k, (source, offset) in enumerate(zip(step.inputs, plan.offsets)):
+                        found = self.maps[source] or [EMPTY]
+                        if plan.broadcasts(k):  # a gate of size 1: every position reads its one cell
+                            work.spend(len(found))
+                            maps.append(Periodic(1, 0, [_union(c.at(0) for c in found)]))
+                        else:
+                            maps.extend(_shifted(c, offset, work) for c in found)
                     maps = _normalize(maps, span, work)
                 self.maps[number] = maps
                 self.figures[number] = _figures(maps, self.sizes[number], work)
@@ -1020,8 +1029,11 @@ class _Walk:
             lo, hi = span
             stages = plan.stages
             if not stages:
-                for source, offset in zip(step.inputs, plan.offsets):
-                    _widen(need, source, lo + offset, hi + offset)
+                for k, (source, offset) in enumerate(zip(step.inputs, plan.offsets)):
+                    if plan.broadcasts(k):
+                        _widen(need, source, 0, 0)
+                    else:
+                        _widen(need, source, lo + offset, hi + offset)
                 continue
             if len(stages) == 1:
                 reach = reaches.get(id(stages[0]))
@@ -1069,7 +1081,7 @@ def _jumps(report: Report, plans: Sequence[_Plan | None]) -> tuple[list[Fraction
             jumps.append(j)
             disagree.append(())
             continue
-        found = [jumps[s] for s in step.inputs]
+        found = [jumps[s] for k, s in enumerate(step.inputs) if plan is None or not plan.broadcasts(k)]
         if plan is None or any(j is None for j in found):
             jumps.append(None)
             disagree.append(())
@@ -1203,8 +1215,11 @@ class _Axis:
                 continue  # flat: a flatten reads its input's own positions, needed anyway
             lo, hi = span
             if not plan.stages:
-                for source, offset in zip(step.inputs, plan.offsets):
-                    self._widen(need, source, lo + offset, hi + offset)
+                for k, (source, offset) in enumerate(zip(step.inputs, plan.offsets)):
+                    if plan.broadcasts(k):
+                        self._widen(need, source, 0, 0)
+                    else:
+                        self._widen(need, source, lo + offset, hi + offset)
                 continue
             stored = []
             for stage in reversed(plan.stages):
@@ -1241,7 +1256,10 @@ class _Axis:
                 inputs = [self.tracks[s] or Track(0, []) for s in step.inputs]
                 track = Track(
                     lo,
-                    [_union(t.at(q + off) for t, off in zip(inputs, plan.offsets)) for q in range(lo, hi + 1)],
+                    [
+                        _union(t.at(0 if plan.broadcasts(k) else q + off) for k, (t, off) in enumerate(zip(inputs, plan.offsets)))
+                        for q in range(lo, hi + 1)
+                    ],
                 )
                 if clip:
                     track = self._mask(track, _size(report, number, axis))

@@ -340,6 +340,8 @@ def _step(
             surplus = (fit.sign * (changed[0] - kept[0]), fit.sign * (changed[1] - kept[1]))
             ok, y = c.at_least(surplus, 0), kept
         else:
+            if step.join is not None and step.join.multiplies:  # a gate of size 1 on every input broadcasts
+                values = [w for w in values if w != (0, 1)] or values[:1]
             first = values[0]
             ok, y = all(c.equal(first, w) for w in values[1:] if w is not None), first
         if not ok:

@@ -70,12 +70,30 @@ FITS = {
 
 
 class Join(NamedTuple):
-    """A join row's operation: ``add``, ``concat`` or ``residual`` (a sum), and a skip's fit."""
+    """A join row's operation and a skip's fit: ``add`` and ``residual`` sum their inputs,
+    ``concat`` stacks channels, ``mul`` and ``scale`` (a squeeze-excitation gate) multiply."""
 
     op: str
     fit: Fit | None = None
 
     @property
     def sums(self) -> bool:
-        """add and residual sum their inputs (identical shapes); concat stacks channels."""
-        return self.op != "concat"
+        """add and residual sum their inputs (identical shapes)."""
+        return self.op in ("add", "residual")
+
+    @property
+    def multiplies(self) -> bool:
+        """mul and scale multiply their inputs element-wise, broadcasting a size of 1 (a gate)."""
+        return self.op in ("mul", "scale")
+
+
+def broadcast(shapes: Sequence[tuple[int, ...]]) -> tuple[int, ...] | None:
+    """The shape a product of tensors has under PyTorch's broadcasting (same rank: each size is
+    equal or 1), or None when they do not broadcast."""
+    out = []
+    for sizes in zip(*shapes):
+        wide = {n for n in sizes if n != 1}
+        if len(wide) > 1:
+            return None
+        out.append(wide.pop() if wide else 1)
+    return tuple(out)

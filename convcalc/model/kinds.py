@@ -105,6 +105,7 @@ ACTIVATIONS: dict[str, TorchModule] = {
     "gelu": ("GELU", {}),
     "silu": ("SiLU", {}),
     "hardswish": ("Hardswish", {}),
+    "hardsigmoid": ("Hardsigmoid", {}),
     "softmax": ("Softmax", {"dim": 1}),
 }
 

@@ -349,7 +349,7 @@ def layer_defs(prefix: str, calls: bool) -> dict[str, Schema]:
         "layer": {
             "description": (
                 "One layer: a kind name (`- relu`), or a mapping with one key, the kind, holding its options "
-                "(`- conv: {out: 64, kernel: 3}`); a construct (residual, concat, add, repeat)"
+                "(`- conv: {out: 64, kernel: 3}`); a construct (residual, scale, concat, add, mul, repeat)"
                 + (", or a block call (`- bottleneck: {mid: 128}`)." if calls else ".")
             ),
             "anyOf": items,
@@ -373,8 +373,25 @@ def layer_defs(prefix: str, calls: bool) -> dict[str, Schema]:
                 },
             ],
         },
+        "scale": {
+            "description": (
+                "output = x · body(x): the body computes a gate from x (squeeze-excitation: global_pool, 1×1 "
+                "convs, sigmoid) that multiplies x, a size of 1 broadcasting. `scale: {body: [...], name, expect}`, "
+                "or just the body's list."
+            ),
+            "anyOf": [
+                layer_list,
+                {
+                    "type": "object",
+                    "required": ["body"],
+                    "properties": {"body": described("The layers computing the gate.", own("layers")), **common},
+                    "additionalProperties": False,
+                },
+            ],
+        },
         "concat": join("concat", "Joins tensors on channels (all other sizes must match)"),
         "add": join("add", "Element-wise sum of tensors (all sizes must match)"),
+        "mul": join("mul", "Element-wise product of tensors (each size equal, or 1 to broadcast)"),
         "repeat": {
             "description": "Runs its layers `times` times in sequence (0 is the identity): "
             "`repeat: {times: 3, layers: [...], name, expect}`. Iterations are named from 0.",

@@ -195,7 +195,8 @@ def parse_options(kind: Kind, spelling: str, preset: dict[str, Any], raw: Any, m
 
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
-CONSTRUCTS = ("residual", "concat", "add", "repeat")
+CONSTRUCTS = ("residual", "scale", "concat", "add", "mul", "repeat")
+JOINS = ("concat", "add", "mul")  # the constructs that join branches or a named earlier layer
 MAX_REPEAT = 1_000_000
 
 
@@ -209,13 +210,15 @@ class Block(NamedTuple):
 
 
 class Residual(NamedTuple):
-    """output = body(x) + shortcut(x); the shortcut is the identity when None."""
+    """output = body(x) + shortcut(x), the shortcut the identity when None; or, as ``scale``
+    (``op``), output = x · body(x): a gate computed from x (squeeze-excitation) multiplies x."""
 
     body: tuple[Node, ...]
     shortcut: tuple[Node, ...] | None
     name: str | None
     expect: Expect | None
     mark: Mark
+    op: str = "residual"  # or "scale"
 
 
 class Branches(NamedTuple):
@@ -270,7 +273,7 @@ def word_of(node: Node) -> str:
         return node.block.name
     if isinstance(node, (Branches, Skip)):
         return node.op
-    return "residual" if isinstance(node, Residual) else "repeat"
+    return node.op if isinstance(node, Residual) else "repeat"
 
 
 def _common(raw: Any, what: str) -> tuple[str | None, Expect | None]:
@@ -334,7 +337,9 @@ class Parser:
         value_mark = _where(item, word) if isinstance(item, LMap) else mark
         if word == "residual":
             return self.residual(raw, mark, value_mark)
-        if word in ("concat", "add"):
+        if word == "scale":
+            return self.scale(raw, mark, value_mark)
+        if word in JOINS:
             return self.join(word, raw, mark, value_mark)
         if word == "repeat":
             return self.repeat(raw, mark, value_mark)
@@ -357,6 +362,19 @@ class Parser:
             self.nodes(raw["shortcut"], _where(raw, "shortcut"), "residual shortcut") if "shortcut" in raw else None
         )
         return Residual(body, shortcut or None, name, expect, mark)
+
+    def scale(self, raw: Any, mark: Mark, value_mark: Mark | None) -> Residual:
+        if isinstance(raw, LList):  # shorthand: the gate's layers
+            return Residual(self.nodes(raw, value_mark, "scale body"), None, None, None, mark, "scale")
+        if not isinstance(raw, LMap) or "body" not in raw:
+            raise SpecError(
+                "scale needs a body, the layers computing the gate: `scale: [global_pool, ...]` or "
+                "`scale: {body: [...]}`",
+                value_mark,
+            )
+        _check_keys(raw, ("body", "name", "expect"), "scale")
+        name, expect = _common(raw, "scale")
+        return Residual(self.nodes(raw["body"], _where(raw, "body"), "scale body"), None, name, expect, mark, "scale")
 
     def join(self, op: str, raw: Any, mark: Mark, value_mark: Mark | None) -> Branches | Skip:
         usage = f"{op} takes a list of branches (`{op}: [[...], [...]]`), `{{branches: [...]}}` or `{{with: NAME}}`"

@@ -1,0 +1,147 @@
+"""Constructs of modern networks against PyTorch: squeeze-excitation (``scale``), broadcasting
+``mul``, and their refusals.
+
+The torch side is written here, independently of convcalc (a torchvision-style
+SqueezeExcitation), and counted with ``torch.utils.flop_counter``; the exported module is run
+too.  Numbers in the assertions come from the formulas in the comments.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from convcalc.commands.main import main
+from convcalc.engine.evaluate import evaluate
+from convcalc.engine.solve import solve
+from convcalc.spec.parser import load_spec
+
+torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+from test_export import convcalc_figures, exported, run_torch  # noqa: E402
+
+SE = """\
+name: SE
+input: 14x14x16
+layers:
+  - conv: {out: 32, kernel: 3, padding: 1, bias: false, bn: true, act: silu}
+  - scale:
+      name: se
+      body:
+        - global_pool
+        - conv: {out: 8, kernel: 1, act: silu}
+        - conv: {out: 32, kernel: 1, act: sigmoid}
+  - conv: {out: 16, kernel: 1, bias: false, bn: true}
+"""
+
+
+class SqueezeExcitation(nn.Module):
+    """torchvision's form: pool, 1×1 conv, activation, 1×1 conv, scale activation, multiply."""
+
+    def __init__(self, channels: int, squeeze: int) -> None:
+        super().__init__()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(channels, squeeze, 1)
+        self.fc2 = nn.Conv2d(squeeze, channels, 1)
+        self.act, self.gate = nn.SiLU(), nn.Sigmoid()
+
+    def forward(self, x: Any) -> Any:
+        return x * self.gate(self.fc2(self.act(self.fc1(self.pool(x)))))
+
+
+def torch_figures(model: nn.Module, x: Any) -> tuple[tuple[int, ...], int, int, int]:
+    model.eval()
+    with warnings.catch_warnings(), torch.no_grad(), FlopCounterMode(display=False) as counter:
+        warnings.simplefilter("ignore")
+        y = model(x)
+    params = sum(p.numel() for p in model.parameters())
+    buffers = sum(b.numel() for n, b in model.named_buffers() if n.endswith(("running_mean", "running_var")))
+    return (*y.shape[2:], y.shape[1]), params, buffers, counter.get_total_flops()
+
+
+def test_squeeze_excitation_equals_torch() -> None:
+    model = nn.Sequential(
+        nn.Conv2d(16, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.SiLU(),
+        SqueezeExcitation(32, 8),
+        nn.Conv2d(32, 16, 1, bias=False), nn.BatchNorm2d(16),
+    )
+    theirs = torch_figures(model, torch.randn(1, 16, 14, 14))
+    report = evaluate(load_spec(SE))
+    t = report.totals
+    assert (report.output.dims, t.params, t.buffers, t.flops) == theirs
+    # the gate: 32·8 + 8 and 8·32 + 32 params; its two 1×1 convs on one cell: 256 MACs each; the multiply none
+    gate = [r for r in report.rows if r.name.startswith("se.")]
+    assert [r.params for r in gate] == [0, 264, 288]
+    assert [r.macs for r in gate] == [0, 256, 256]
+    se = next(r for r in report.rows if r.name == "se")
+    assert (se.kind, se.output.dims, se.inputs[1].dims) == ("scale", (14, 14, 32), (1, 1, 32))
+
+
+def test_squeeze_excitation_exports_and_agrees(tmp_path: Path) -> None:
+    report, cls = exported(SE, tmp_path)
+    theirs, _ = run_torch(cls, report)
+    assert theirs == convcalc_figures(report)
+
+
+@pytest.mark.parametrize(
+    ("gate", "expected"),
+    [
+        ("1x1x8", "6x5x8"),  # channel attention
+        ("6x5x1", "6x5x8"),  # spatial attention (CBAM): one channel broadcast over eight
+        ("1x5x8", "6x5x8"),
+    ],
+)
+def test_mul_broadcasts_a_size_of_one_as_torch_does(gate: str, expected: str, tmp_path: Path) -> None:
+    h, w, c = (int(v) for v in gate.split("x"))
+    text = (
+        "input: 6x5x8\nlayers:\n  - conv: {out: 8, kernel: 1, name: x}\n"
+        f"  - adaptive_pool: {{out_size: [{h}, {w}]}}\n  - conv: {{out: {c}, kernel: 1}}\n  - mul: {{with: x}}\n"
+    )
+    report = evaluate(load_spec(text))
+    assert "x".join(map(str, report.output.dims)) == expected
+    x = torch.randn(1, 8, 6, 5)
+    assert tuple((x[:, :c, :h, :w] * x).shape) == (1, 8, 6, 5)  # torch agrees that these broadcast
+    report, cls = exported(text, tmp_path)
+    theirs, _ = run_torch(cls, report)
+    assert theirs == convcalc_figures(report)
+
+
+def test_solve_sees_through_the_gate() -> None:
+    # The gate is 1×1 whatever the input: the accepted sizes are those of the convs alone.
+    text = SE.replace("padding: 1, bias", "stride: 2, bias")
+    with_gate = solve(load_spec(text))
+    plain = text.split("  - scale:")[0] + "  - conv: {out: 16, kernel: 1, bias: false, bn: true}\n"
+    without = solve(load_spec(plain))
+    assert with_gate.solutions == without.solutions and with_gate.solutions
+
+
+@pytest.mark.parametrize(
+    ("layers", "message"),
+    [
+        (
+            "  - scale: [global_pool, {conv: {out: 4, kernel: 1}}]\n",
+            "scale1: the gate scale1.body.conv1 gives 1×1×4 but scale multiplies its input 6×6×8 by it: "
+            "the gate must have 8 channels and each spatial size 1 or the input's (a squeeze-excitation gate is 1×1×8)",
+        ),
+        (
+            "  - conv: {out: 8, kernel: 3, name: a}\n  - pool: {kernel: 2}\n  - mul: {with: a}\n",
+            "mul1: pool1 gives 2×2×8 but a gives 4×4×8; mul needs sizes that are equal or 1 (broadcast, as in PyTorch)",
+        ),
+        ("  - scale: {name: se}\n", "scale needs a body, the layers computing the gate"),
+        ("  - scale: {body: [relu], shortcut: [relu]}\n", "scale has no key 'shortcut'"),
+    ],
+)
+def test_bad_gates_are_one_located_line(layers: str, message: str, tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("input: 6x6x8\nlayers:\n" + layers, encoding="utf-8")
+    result = CliRunner().invoke(main, ["show", str(path)])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    line = 2 + layers.count("\n")  # the last layer's line
+    assert len(lines) == 1 and lines[0].startswith(f"{path}:{line}:") and message in lines[0], result.output
