@@ -145,3 +145,78 @@ def test_bad_gates_are_one_located_line(layers: str, message: str, tmp_path: Pat
     lines = result.output.strip().splitlines()
     line = 2 + layers.count("\n")  # the last layer's line
     assert len(lines) == 1 and lines[0].startswith(f"{path}:{line}:") and message in lines[0], result.output
+
+
+# --- channel split (ShuffleNetV2) ----------------------------------------------------------------
+
+SHUFFLE = """\
+name: ShuffleNetV2 unit
+input: 28x28x116
+layers:
+  - split:
+      name: unit
+      branches:
+        - []
+        - - pointwise: {out: 58, bias: false, bn: true, act: relu}
+          - depthwise: {kernel: 3, padding: 1, bias: false, bn: true}
+          - pointwise: {out: 58, bias: false, bn: true, act: relu}
+  - channel_shuffle: {groups: 2}
+"""
+
+
+class ShuffleUnit(nn.Module):
+    """torchvision's InvertedResidual with stride 1: x1, x2 = x.chunk(2); cat(x1, branch2(x2)); shuffle."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        half = c // 2
+        self.branch2 = nn.Sequential(
+            nn.Conv2d(half, half, 1, bias=False), nn.BatchNorm2d(half), nn.ReLU(),
+            nn.Conv2d(half, half, 3, padding=1, groups=half, bias=False), nn.BatchNorm2d(half),
+            nn.Conv2d(half, half, 1, bias=False), nn.BatchNorm2d(half), nn.ReLU(),
+        )
+        self.shuffle = nn.ChannelShuffle(2)
+
+    def forward(self, x: Any) -> Any:
+        x1, x2 = x.chunk(2, dim=1)
+        return self.shuffle(torch.cat((x1, self.branch2(x2)), dim=1))
+
+
+def test_shufflenet_unit_equals_torch(tmp_path: Path) -> None:
+    theirs = torch_figures(ShuffleUnit(116), torch.randn(1, 116, 28, 28))
+    report = evaluate(load_spec(SHUFFLE))
+    t = report.totals
+    assert (report.output.dims, t.params, t.buffers, t.flops) == theirs
+    slices = [r for r in report.rows if r.kind == "channel_slice"]
+    assert [(r.name, r.output.channels) for r in slices] == [("unit.0.channel_slice1", 58), ("unit.1.channel_slice1", 58)]
+    report, cls = exported(SHUFFLE, tmp_path)
+    x = torch.randn(1, 116, 28, 28)
+    figures, y = run_torch(cls, report, x=x)
+    assert figures == convcalc_figures(report)
+    model = cls().eval()
+    with torch.no_grad():  # the exported module computes what it says: the first half passes untouched
+        out = model(x)
+    assert torch.equal(out[:, 0::2], x[:, :58])
+
+
+def test_split_sizes_cut_in_order() -> None:
+    text = "input: 8x8x10\nlayers:\n  - split: {sizes: [3, 7], branches: [[], [{conv: {out: 5, kernel: 1}}]]}\n"
+    report = evaluate(load_spec(text))
+    assert report.output.dims == (8, 8, 8)  # 3 kept + 5 from the conv on channels 3..9
+    conv = next(r for r in report.rows if r.kind == "conv")
+    assert conv.input.channels == 7 and conv.params == 7 * 5 + 5
+
+
+@pytest.mark.parametrize(
+    ("layers", "message"),
+    [
+        ("  - split: [[], [], []]\n", "split1: 8 channels do not split into 3 equal parts: give sizes"),
+        ("  - split: {sizes: [3, 4], branches: [[], []]}\n", "split1: split sizes [3, 4] add up to 7, but the input 6×6×8 has 8 channels"),
+        ("  - split: {sizes: [8], branches: [[], []]}\n", "split sizes must be a list of 2 channel counts"),
+        ("  - split: {parts: 3, branches: [[], []]}\n", "split parts is 3 but there are 2 branches"),
+        ("  - split: {sizes: [4, 4]}\n", "split takes its branches"),
+        ("  - channel_slice: {start: 4, stop: 9}\n", "channels 4:9 are not within the input's 8"),
+    ],
+)
+def test_bad_splits_are_one_located_line(layers: str, message: str, tmp_path: Path) -> None:
+    test_bad_gates_are_one_located_line(layers, message, tmp_path)

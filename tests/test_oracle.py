@@ -759,8 +759,13 @@ def norm_layers(draw: st.DrawFn, rank: int, channels: int | None = None) -> Laye
 @st.composite
 def scale_shuffle_layers(draw: st.DrawFn, rank: int, channels: int | None = None) -> Layer:
     """layer_scale, drop_path (the identity at inference) and channel_shuffle."""
-    which = draw(st.sampled_from(["layer_scale", "drop_path", "channel_shuffle"] if rank else
-                                 ["layer_scale", "drop_path"]))
+    which = draw(st.sampled_from(["layer_scale", "drop_path", "channel_shuffle", "channel_slice"] if rank else
+                                 ["layer_scale", "drop_path", "channel_slice"]))
+    if which == "channel_slice":  # sometimes out of range, to see both sides refuse
+        top = (channels or 4) + 1
+        start, stop = draw(st.integers(0, top)), draw(st.integers(1, top))
+        return Layer({"channel_slice": {"start": start, "stop": stop}},
+                     lambda c, sp: [lambda x: x[:, start:stop] if start < stop <= c else x[:, c + 1:]])
     if which == "layer_scale":
         return Layer(draw(st.sampled_from(["layer_scale", {"layer_scale": {"init": 0.5}}, "layerscale"])),
                      lambda c, sp: [PerChannelScale(c, len(sp))])
@@ -914,8 +919,9 @@ COVERS: dict[str, tuple[str, ...]] = {
     "pad_crop": ("pad", "crop"),
     "pixel_shuffle": ("pixel_shuffle",),
     "norms": ("layernorm", "groupnorm", "instancenorm"),
-    "scale_shuffle": ("layer_scale", "drop_path", "channel_shuffle"),
+    "scale_shuffle": ("layer_scale", "drop_path", "channel_shuffle", "channel_slice"),
     "conv_norm": ("conv",),
+    "tokens": ("tokens", "untokens", "class_token", "position_embedding", "attention", "mlp", "token_pool"),
 }
 
 

@@ -83,10 +83,10 @@ def run(argv: list[str] | None = None) -> Any:
             if err.ctx and err.ctx.parent
             else " (see 'convcalc --help')"
         )
-        click.echo(f"convcalc: error: {visible(err.format_message())}{hint}", err=True)
+        click.echo(f"convcalc: error: {visible(' '.join(err.format_message().split()))}{hint}", err=True)
         sys.exit(ExitCode.INVALID)
     except click.ClickException as err:
-        click.echo(f"convcalc: error: {visible(err.format_message())}", err=True)
+        click.echo(f"convcalc: error: {visible(' '.join(err.format_message().split()))}", err=True)
         sys.exit(ExitCode.INVALID)
     except click.Abort:
         click.echo("convcalc: aborted", err=True)

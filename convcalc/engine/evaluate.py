@@ -15,7 +15,7 @@ from typing import NamedTuple
 from ..base.errors import Mark, SpecError
 from ..base.text import suggest
 from ..model.joins import FITS, Fit, Join, broadcast
-from ..model.kinds import Outcome
+from ..model.kinds import Outcome, channel_slice
 from ..model.options import LIMIT_TEXT, too_large
 from ..model.geometry import LayerError, Shape, axis_names, frac_text
 from ..spec.template import substitute
@@ -31,6 +31,7 @@ from ..spec.parser import (
     Residual,
     Skip,
     Spec,
+    Split,
     parse_shape,
     word_of,
 )
@@ -247,6 +248,7 @@ class Walk:
         self.parser = Parser(spec.blocks or {})
         self.expansions: dict[tuple[str, str], tuple[Node, ...]] = {}
         self.calls_seen: dict[tuple[int, int], tuple[Node, ...]] = {}  # (id(call), in_channels) → its body
+        self.split_parts: dict[tuple[int, int], list[tuple[Node, ...]]] = {}  # (id(split), channels) → its branches
         self.outcomes: dict[tuple[int, Shape], Outcome] = {}
         self.calls: list[str] = []  # the block calls being expanded, for recursion and error context
         self.checked = False  # whether any expect was met on the way
@@ -283,6 +285,8 @@ class Walk:
             y = self.residual(node, path, x, scope)
         elif isinstance(node, Branches):
             y = self.branches(node, path, x, scope)
+        elif isinstance(node, Split):
+            y = self.split(node, path, x, scope)
         else:
             y = self.skip(node, path, x, scope)
         self.groups.append(
@@ -499,6 +503,51 @@ class Walk:
         out = self.joined(node.op, path, ends, node.mark)
         self.join_row(node.op, path, x, tuple(y for _, y in ends), out, node.mark, scope, tuple(ids))
         return out
+
+    def split(self, node: Split, path: str, x: Shape, scope: Scope) -> Shape:
+        """Each branch reads its part of the channels (a ``channel_slice`` row first); the
+        branches' outputs are concatenated, as ShuffleNet's units do."""
+        parts = self.split_parts.get((id(node), x.channels))
+        if parts is None:
+            parts = self.split_parts[(id(node), x.channels)] = self.split_branches(node, x, path)
+        inner = scope.entered(path)
+        ends: list[tuple[str, Shape]] = []
+        source, ids = self.cur, []
+        for i, branch in enumerate(parts):
+            self.cur = source
+            y = self.part(branch, x, inner, str(i), "branch")
+            ends.append((self.rows[-1].name, y))
+            ids.append(self.cur)
+        out = self.joined("concat", path, ends, node.mark)
+        self.join_row("concat", path, x, tuple(y for _, y in ends), out, node.mark, scope, tuple(ids))
+        return out
+
+    def split_branches(self, node: Split, x: Shape, path: str) -> list[tuple[Node, ...]]:
+        """The branches with their channel slices in front (built once per split and channel count)."""
+        n = len(node.branches)
+        if node.sizes is None:
+            if x.channels % n:
+                raise SpecError(
+                    f"{path}: {x.channels} channels do not split into {n} equal parts: give sizes: [...] "
+                    f"(summing to {x.channels})",
+                    node.mark,
+                )
+            sizes = (x.channels // n,) * n
+        elif sum(node.sizes) != x.channels:
+            raise SpecError(
+                f"{path}: split sizes {list(node.sizes)} add up to {sum(node.sizes)}, but the input {x} has "
+                f"{x.channels} channels",
+                node.mark,
+            )
+        else:
+            sizes = node.sizes
+        parts, start = [], 0
+        for size, branch in zip(sizes, node.branches):
+            kind, options = channel_slice(start, start + size)
+            piece = Layer(kind, kind.name, options, None, None, False, node.mark)
+            parts.append((piece, *branch))
+            start += size
+        return parts
 
     def skip(self, node: Skip, path: str, x: Shape, scope: Scope) -> Shape:
         found = self.lookup(node.target, scope)

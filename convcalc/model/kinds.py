@@ -79,6 +79,17 @@ class LayerScale(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.gamma
 ''',
+    "ChannelSlice": '''
+class ChannelSlice(nn.Module):
+    """Channels start to stop − 1 of a tensor (dim 1 of a map, the last dim of tokens)."""
+
+    def __init__(self, start: int, stop: int, dim: int = 1) -> None:
+        super().__init__()
+        self.start, self.stop, self.dim = start, stop, dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.narrow(self.dim, self.start, self.stop - self.start)
+''',
     "DropPath": '''
 class DropPath(nn.Module):
     """Stochastic depth: while training, drops a sample's whole tensor with probability p."""
@@ -950,6 +961,31 @@ class LayerScaleKind(Kind):
 
 
 @register
+class ChannelSlice(Kind):
+    name = "channel_slice"
+    options = (
+        Option("start", Int(0), 0, "the first channel taken (from 0)"),
+        Option("stop", Int(), doc="one past the last channel taken, as in Python's x[start:stop]"),
+    )
+    doc = "Channels start … stop − 1 of the input (what `split` gives each branch); no params."
+    example = "channel_slice: {start: 0, stop: 58}"
+
+    def apply(self, o: Opts, x: Shape) -> Outcome:
+        if not o["start"] < o["stop"] <= x.channels:
+            raise LayerError(
+                f"channels {o['start']}:{o['stop']} are not within the input's {x.channels}: "
+                "give 0 ≤ start < stop ≤ the channels"
+            )
+        return Outcome(x._replace(channels=o["stop"] - o["start"]))
+
+    def summary(self, o: Opts) -> str:
+        return f"{o['start']}:{o['stop']}"
+
+    def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
+        return [("ChannelSlice", {"start": o["start"], "stop": o["stop"], "dim": 1})]
+
+
+@register
 class ChannelShuffle(Kind):
     name = "channel_shuffle"
     input = "spatial"
@@ -1098,6 +1134,11 @@ class PixelShuffle(Kind):
 
     def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
         return [("PixelShuffle", {"upscale_factor": o["factor"]})]
+
+
+def channel_slice(start: int, stop: int) -> tuple[Kind, Opts]:
+    """The kind and options of channels start … stop − 1: what ``split`` puts before each branch."""
+    return KINDS["channel_slice"], {"start": start, "stop": stop}
 
 
 def fixed_options(kind: Kind, preset: Opts) -> tuple[Option, ...]:

@@ -349,7 +349,7 @@ def layer_defs(prefix: str, calls: bool) -> dict[str, Schema]:
         "layer": {
             "description": (
                 "One layer: a kind name (`- relu`), or a mapping with one key, the kind, holding its options "
-                "(`- conv: {out: 64, kernel: 3}`); a construct (residual, scale, concat, add, mul, repeat)"
+                "(`- conv: {out: 64, kernel: 3}`); a construct (residual, scale, split, concat, add, mul, repeat)"
                 + (", or a block call (`- bottleneck: {mid: 128}`)." if calls else ".")
             ),
             "anyOf": items,
@@ -385,6 +385,33 @@ def layer_defs(prefix: str, calls: bool) -> dict[str, Schema]:
                     "type": "object",
                     "required": ["body"],
                     "properties": {"body": described("The layers computing the gate.", own("layers")), **common},
+                    "additionalProperties": False,
+                },
+            ],
+        },
+        "split": {
+            "description": (
+                "Cuts the input's channels into consecutive parts, one per branch (equal parts, or `sizes`), "
+                "runs each branch on its part and concatenates the outputs (ShuffleNet's units): "
+                "`split: [[], [...]]` or `split: {sizes: [58, 58], branches: [...], name, expect}`."
+            ),
+            "anyOf": [
+                branches,
+                {
+                    "type": "object",
+                    "required": ["branches"],
+                    "properties": {
+                        "branches": described("One list of layers per part (`[]` keeps a part as it is).", branches),
+                        "sizes": {
+                            "description": "The channels of each part, in order (they must add up to the input's).",
+                            "anyOf": [{"type": "array", "items": {"type": "integer", "minimum": 1}}, REFERENCE],
+                        },
+                        "parts": {
+                            "description": "The number of parts, which must equal the number of branches.",
+                            "anyOf": [{"type": "integer", "minimum": 1}, REFERENCE],
+                        },
+                        **common,
+                    },
                     "additionalProperties": False,
                 },
             ],

@@ -195,7 +195,7 @@ def parse_options(kind: Kind, spelling: str, preset: dict[str, Any], raw: Any, m
 
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
-CONSTRUCTS = ("residual", "scale", "concat", "add", "mul", "repeat")
+CONSTRUCTS = ("residual", "scale", "split", "concat", "add", "mul", "repeat")
 JOINS = ("concat", "add", "mul")  # the constructs that join branches or a named earlier layer
 MAX_REPEAT = 1_000_000
 
@@ -244,6 +244,17 @@ class Skip(NamedTuple):
     target_mark: Mark
 
 
+class Split(NamedTuple):
+    """The input's channels cut into consecutive parts, one per branch; the branches' outputs are
+    concatenated.  ``sizes`` None: equal parts (checked against the channels at evaluation)."""
+
+    sizes: tuple[int, ...] | None
+    branches: tuple[tuple[Node, ...], ...]
+    name: str | None
+    expect: Expect | None
+    mark: Mark
+
+
 class Repeat(NamedTuple):
     times: int
     body: tuple[Node, ...]
@@ -262,7 +273,7 @@ class Call(NamedTuple):
     mark: Mark
 
 
-Node = Layer | Residual | Branches | Skip | Repeat | Call
+Node = Layer | Residual | Branches | Skip | Split | Repeat | Call
 
 
 def word_of(node: Node) -> str:
@@ -273,6 +284,8 @@ def word_of(node: Node) -> str:
         return node.block.name
     if isinstance(node, (Branches, Skip)):
         return node.op
+    if isinstance(node, Split):
+        return "split"
     return node.op if isinstance(node, Residual) else "repeat"
 
 
@@ -339,6 +352,8 @@ class Parser:
             return self.residual(raw, mark, value_mark)
         if word == "scale":
             return self.scale(raw, mark, value_mark)
+        if word == "split":
+            return self.split(raw, mark, value_mark)
         if word in JOINS:
             return self.join(word, raw, mark, value_mark)
         if word == "repeat":
@@ -375,6 +390,39 @@ class Parser:
         _check_keys(raw, ("body", "name", "expect"), "scale")
         name, expect = _common(raw, "scale")
         return Residual(self.nodes(raw["body"], _where(raw, "body"), "scale body"), None, name, expect, mark, "scale")
+
+    def split(self, raw: Any, mark: Mark, value_mark: Mark | None) -> Split:
+        usage = (
+            "split takes its branches, one per part of the channels: `split: [[], [...]]` (equal parts) or "
+            "`split: {sizes: [58, 58], branches: [[], [...]]}`"
+        )
+        if isinstance(raw, LList):
+            return Split(None, self.branches("split", raw, value_mark), None, None, mark)
+        if not isinstance(raw, LMap) or "branches" not in raw:
+            raise SpecError(usage, value_mark)
+        _check_keys(raw, ("branches", "sizes", "parts", "name", "expect"), "split")
+        name, expect = _common(raw, "split")
+        branches = self.branches("split", raw["branches"], _where(raw, "branches"))
+        sizes = None
+        if "sizes" in raw:
+            sizes = raw["sizes"]
+            if (
+                not isinstance(sizes, LList)
+                or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_INT for v in sizes)
+                or len(sizes) != len(branches)
+            ):
+                raise SpecError(
+                    f"split sizes must be a list of {len(branches)} channel counts, one per branch, got {sizes!r}",
+                    _where(raw, "sizes"),
+                )
+            sizes = tuple(sizes)
+        if "parts" in raw and raw["parts"] != len(branches):
+            raise SpecError(
+                f"split parts is {raw['parts']!r} but there are {len(branches)} branches: give one branch per part "
+                "(`[]` for a part kept as it is)",
+                _where(raw, "parts"),
+            )
+        return Split(sizes, branches, name, expect, mark)
 
     def join(self, op: str, raw: Any, mark: Mark, value_mark: Mark | None) -> Branches | Skip:
         usage = f"{op} takes a list of branches (`{op}: [[...], [...]]`), `{{branches: [...]}}` or `{{with: NAME}}`"
