@@ -220,3 +220,83 @@ def test_split_sizes_cut_in_order() -> None:
 )
 def test_bad_splits_are_one_located_line(layers: str, message: str, tmp_path: Path) -> None:
     test_bad_gates_are_one_located_line(layers, message, tmp_path)
+
+
+# --- resize to another tensor: like: NAME, and `input` ------------------------------------------
+
+LIKE = """\
+name: decoder head
+input: 224x224x3
+layers:
+  - conv: {out: 16, kernel: 3, stride: 2, padding: 1, name: stem}
+  - conv: {out: 16, kernel: 3, stride: 2, padding: 1}
+  - conv: {out: 16, kernel: 3, stride: 2, padding: 1}
+  - adaptive_pool: {like: stem}
+  - upsample: {like: input, mode: bilinear}
+  - conv: {out: 21, kernel: 1}
+"""
+
+
+@pytest.mark.parametrize("size", [224, 256, 97])
+def test_like_follows_the_input_and_equals_torch(size: int) -> None:
+    report = evaluate(load_spec(LIKE), input=f"{size}x{size}x3")
+    stem = (size + 2 - 3) // 2 + 1  # the stem conv's formula
+    assert [r.output.spatial for r in report.rows][3:] == [(stem, stem), (size, size), (size, size)]
+    convs = [nn.Conv2d(3, 16, 3, 2, 1), nn.Conv2d(16, 16, 3, 2, 1), nn.Conv2d(16, 16, 3, 2, 1)]
+
+    class Head(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.convs, self.out = nn.ModuleList(convs), nn.Conv2d(16, 21, 1)
+
+        def forward(self, x: Any) -> Any:
+            stem = self.convs[0](x)
+            y = self.convs[2](self.convs[1](stem))
+            y = nn.functional.adaptive_avg_pool2d(y, stem.shape[2:])
+            y = nn.functional.interpolate(y, size=x.shape[2:], mode="bilinear", align_corners=False)
+            return self.out(y)
+
+    theirs = torch_figures(Head(), torch.randn(1, 3, size, size))
+    t = report.totals
+    assert (report.output.dims, t.params, t.buffers, t.flops) == theirs
+
+
+def test_like_reads_the_target_for_its_size_only(tmp_path: Path) -> None:
+    report = evaluate(load_spec(LIKE))
+    up = next(r for r in report.rows if r.kind == "upsample")
+    step = report.steps[up.number - 1]
+    assert step.inputs == (up.number - 1, 0)  # the pooled map, and the input for its size
+    assert up.summary == "→ 224 bilinear (like input)"
+    report, cls = exported(LIKE, tmp_path)
+    theirs, _ = run_torch(cls, report)
+    assert theirs == convcalc_figures(report)
+
+
+def test_solve_follows_like() -> None:
+    # The head resizes to the input, so it accepts what the three stride-2 convs accept; a fixed
+    # size would pin the output to 224 instead.
+    answer = solve(load_spec(LIKE + "  - add: {with: input, through: [{conv: {out: 21, kernel: 1}}]}\n"))
+    plain = solve(load_spec(LIKE.split("  - adaptive_pool")[0]))
+    assert answer.solutions == plain.solutions and answer.solutions
+
+
+@pytest.mark.parametrize(
+    ("layers", "message"),
+    [
+        ("  - upsample: {like: nosuch}\n", "like: 'nosuch' names no layer computed before this one"),
+        ("  - upsample: {like: input, size: 4}\n", "give size or like, not both"),
+        ("  - upsample: {like: input, scale: 2}\n", "upsample takes exactly one of scale, size and like"),
+        ("  - conv: {out: 2, kernel: 1, name: input}\n", "'input' names the network's input"),
+        ("  - flatten\n  - upsample: {like: input}\n", "upsample needs a spatial input"),
+        ("  - adaptive_pool\n", "adaptive_pool takes exactly one of out_size and like"),
+        ("  - upsample: {like: 3}\n", "upsample like must be the name of an earlier layer"),
+        ("  - upsample: {like: later}\n  - relu: {name: later}\n", "like: 'later' names no layer computed before"),
+    ],
+)
+def test_bad_likes_are_one_located_line(layers: str, message: str, tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("input: 6x6x8\nlayers:\n" + layers, encoding="utf-8")
+    result = CliRunner().invoke(main, ["show", str(path)])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"{path}:") and message in lines[0], result.output

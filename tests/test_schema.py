@@ -22,7 +22,7 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped,unuse
 
 from convcalc.base.errors import SpecError
 from convcalc.model.kinds import KINDS, SPELLINGS, fixed_options
-from convcalc.model.options import Bool, Choice, Int, Norm, Number, Option, Pad, PerAxis, Scale
+from convcalc.model.options import Bool, Choice, Int, Norm, Number, Option, Pad, PerAxis, Ref, Scale
 from convcalc.outputs.schema import schema_json, spec_schema
 from convcalc.spec.parser import BOUNDS, CONSTRUCTS, DTYPE_BYTES, EXPECT_KEYS, NAME, TOP_KEYS, load_spec
 
@@ -344,6 +344,8 @@ def valid_values(option: Option) -> st.SearchStrategy[Any]:
         top = 1e6 if t.maximum is None else t.maximum
         exponent = st.integers(1, 9).map(lambda m: f"{m}e-{m + 1}")  # YAML 1.1 reads these as text
         return st.floats(t.minimum, top, exclude_max=True) | st.integers(int(t.minimum), int(top) - 1) | exponent
+    if isinstance(t, Ref):
+        return st.sampled_from(["input", "stem", "stage1.conv2", "a-b_c"])
     if isinstance(t, Norm):
         return any_case(t.words) | st.builds(lambda g: {"group": g}, st.integers(1, 64)) | st.just(None)
     raise AssertionError(f"no strategy for the option type {t!r}: add one here")

@@ -155,6 +155,7 @@ def check_expect(expect: Expect, output: Shape, figures: dict[str, int], what: s
 # Budgets, so that a spec of a few bytes cannot cost unbounded time or memory (docs/format.md,
 # "Limits"): rows are what a network expands to; steps count every node visited while
 # expanding, so repeats and block calls that add no rows still cost their iterations.
+INPUT = "input"  # the name with:, like: and outputs use for the network's input tensor (row 0)
 MAX_ROWS = 200_000
 MAX_STEPS = 1_000_000
 
@@ -168,6 +169,11 @@ def default_names(nodes: Sequence[Node]) -> list[str]:
     explicit: dict[str, Mark] = {}
     for node in nodes:
         if node.name is not None:
+            if node.name == INPUT:
+                raise SpecError(
+                    f"'{INPUT}' names the network's input (for with: and like:): give this layer another name",
+                    node.mark,
+                )
             if node.name in explicit:
                 first = explicit[node.name]
                 raise SpecError(
@@ -249,6 +255,8 @@ class Walk:
         self.expansions: dict[tuple[str, str], tuple[Node, ...]] = {}
         self.calls_seen: dict[tuple[int, int], tuple[Node, ...]] = {}  # (id(call), in_channels) → its body
         self.split_parts: dict[tuple[int, int], list[tuple[Node, ...]]] = {}  # (id(split), channels) → its branches
+        self.resolved: dict[tuple[int, tuple[int, ...]], Layer] = {}  # (id(layer), size) → the layer with like: filled
+        self.input: Shape | None = None  # the network's input, which `input` names
         self.outcomes: dict[tuple[int, Shape], Outcome] = {}
         self.calls: list[str] = []  # the block calls being expanded, for recursion and error context
         self.checked = False  # whether any expect was met on the way
@@ -315,6 +323,10 @@ class Walk:
         return text
 
     def leaf(self, layer: Layer, path: str, x: Shape, scope: Scope) -> Shape:
+        reads: tuple[int, ...] = (self.cur,)
+        if layer.kind.like_option is not None and layer.options.get("like") is not None:
+            layer, target = self.like(layer, path, x, scope)
+            reads = (self.cur, target)  # the target gives its size, never its values
         key = (id(layer), x)
         outcome = self.outcomes.get(key)
         if outcome is None:
@@ -358,11 +370,45 @@ class Walk:
             layer.mark,
             scope.depth,
         )
-        self.add_row(row, Step(layer, (self.cur,)))
+        self.add_row(row, Step(layer, reads))
         self.outputs[path] = (outcome.output, path, self.cur)
         if layer.expect is not None:
             self.check(layer.expect, row.output, [row], f"{path}: ")
         return outcome.output
+
+    def like(self, layer: Layer, path: str, x: Shape, scope: Scope) -> tuple[Layer, int]:
+        """``like: NAME``: the layer with its size option set to that tensor's spatial sizes (one
+        Layer per layer and size, alive for the walk), and the tensor's row."""
+        option, name = layer.kind.like_option, layer.options["like"]
+        assert option is not None
+        where = f"{path} ({layer.spelling} on {x})"
+        try:
+            layer.kind.check_input(x)
+        except LayerError as err:
+            raise SpecError(f"{where}: {err}", layer.mark) from None
+        if layer.options.get(option) is not None:
+            raise SpecError(f"{where}: give {option} or like, not both", layer.mark)
+        found = self.lookup(name, scope)
+        if found is None:
+            raise SpecError(
+                f"{where}: like: '{name}' names no layer computed before this one, here or in an enclosing "
+                f"scope{suggest(name, [p.rpartition('.')[2] for p in self.outputs] + list(self.outputs))}",
+                layer.mark,
+            )
+        target, target_path, row = found
+        if target.is_flat or target.rank != x.rank:
+            raise SpecError(
+                f"{where}: like: {target_path} is {target}, which has no {x.rank}-D spatial size to take: name a "
+                f"map with {x.rank} spatial {'axis' if x.rank == 1 else 'axes'}",
+                layer.mark,
+            )
+        key = (id(layer), target.spatial)
+        resolved = self.resolved.get(key)
+        if resolved is None:
+            options = {**layer.options, "like": None, option: target.spatial}
+            resolved = self.resolved[key] = layer._replace(options=options)
+            self.summaries[id(resolved)] = f"{layer.kind.summary(options)} (like {name})"
+        return resolved, row
 
     def spend(self, mark: Mark | None) -> None:
         """One step of expansion (a node, a repeat iteration, a branch); refused past the budget."""
@@ -585,7 +631,10 @@ class Walk:
         return out
 
     def lookup(self, target: str, scope: Scope | None) -> tuple[Shape, str, int] | None:
-        """The innermost enclosing scope first, then outward; a full path always works."""
+        """The innermost enclosing scope first, then outward; a full path always works; ``input``
+        is the network's input."""
+        if target == INPUT and self.input is not None:
+            return self.input, INPUT, 0
         while scope is not None:
             found = self.outputs.get(scope.path(target))
             if found is not None:
@@ -646,7 +695,7 @@ def evaluate(spec: Spec, input: Sequence[int] | str | None = None, batch: int | 
     else:
         raise SpecError("the spec has no input: add `input: 224x224x3` (H×W×C) or pass --input", spec.mark)
     walk = Walk(spec, batch or spec.batch)
-    first = shape_of(dims)
+    first = walk.input = shape_of(dims)
     x = walk.nodes(spec.layers, first, Scope("", None, 0))
     rows = walk.rows
     params = sum(r.params for r in rows)

@@ -329,7 +329,7 @@ class Emitter:
         return self.var[self.report.result]
 
     def leaf(self, i: int, row: Row, layer: Layer, inputs: Sequence[int]) -> None:
-        (a,) = inputs
+        a = inputs[0]  # a second input is a like: target, which gives a size (already in the module)
         if self.shape(a) != row.input:
             raise ExportError(f"{row.name}: reads {self.name(a)} of {self.shape(a)}, but its input is {row.input}")
         modules = layer.kind.torch(layer.options, row.input)

@@ -1073,7 +1073,7 @@ def _jumps(report: Report, plans: Sequence[_Plan | None]) -> tuple[list[Fraction
     jumps: list[Fraction | None] = [Fraction(1) if _spatial(report, 0) else None]
     disagree: list[tuple[Fraction, ...]] = [()]
     for row, step, plan in zip(report.rows, report.steps, plans):
-        if plan is not None and len(step.inputs) == 1:  # a layer: no join to disagree
+        if plan is not None and step.layer is not None:  # a layer (a like: target gives only its size)
             j = jumps[step.inputs[0]]
             if j is not None:
                 for stage in plan.stages:

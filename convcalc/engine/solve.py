@@ -352,6 +352,9 @@ def _step(
     if v is None or row.input.is_flat:
         c.values[number] = None
         return [c]
+    if len(step.inputs) > 1:  # like: NAME: the size on this axis is that tensor's, whatever the input
+        c.values[number] = c.values[step.inputs[1]]
+        return [c]
     if step.layer.kind.flattens:
         c.values[number] = None
         if number in fixed and not c.equal(v, (0, row.input.spatial[axis])):

@@ -32,6 +32,7 @@ from .options import (
     Pad,
     Padding,
     PerAxis,
+    Ref,
     Scale,
     padding_pairs,
     per_axis,
@@ -156,6 +157,9 @@ class Kind:
     fixes_input: ClassVar[bool] = False  # its weights fix its input's length (a flatten before it is held)
     # False for a kind with no PyTorch equivalent (an opaque imported layer): no oracle case, no export
     has_torch: ClassVar[bool] = True
+    # The option that a `like: NAME` reference fills with that tensor's spatial sizes when the
+    # network is walked (upsample's size, adaptive_pool's out_size); None: the kind has no `like`.
+    like_option: ClassVar[str | None] = None
 
     def apply(self, o: Opts, x: Shape) -> Outcome:
         return Outcome(x)
@@ -210,6 +214,9 @@ DILATION = Option("dilation", PerAxis(), 1, "spacing between kernel taps", ("dil
 GROUPS = Option("groups", Int(), 1, "channel groups (in and out must both divide by it)")
 BIAS = Option("bias", Bool(), True, "add a bias per output channel", ("use_bias",))
 BN = Option("bn", Bool(), False, "follow with a batch norm (2·out params, 2·out buffers)")
+LIKE = Option(
+    "like", Ref(), None, "the spatial size of an earlier layer's output, or of the input: follows --input"
+)
 NORM = Option("norm", Norm(), None, "follow with this normalisation, with its kind's defaults (instead of bn)")
 ACT = Option("act", Choice(tuple(ACTIVATIONS), allow_none=True), None, "follow with this activation")
 MULTIPLIER = Option("multiplier", Int(), 1, "output channels per input channel", ("depth_multiplier",))
@@ -719,12 +726,16 @@ class AdaptivePool(Kind):
     input = "spatial"
     options = (
         Option("mode", Choice(("avg", "max")), "avg", "average or max"),
-        Option("out_size", PerAxis(), doc="the output's spatial size", aliases=("output_size",)),
+        Option("out_size", PerAxis(), None, "the output's spatial size", aliases=("output_size",)),
+        LIKE,
     )
+    like_option = "out_size"
     doc = "Adaptive pooling to a fixed spatial size (larger than the input is allowed, as in PyTorch)."
     example = "adaptive_pool: {out_size: 7}"
 
     def apply(self, o: Opts, x: Shape) -> Outcome:
+        if o["out_size"] is None or o["like"] is not None:
+            raise LayerError("adaptive_pool takes exactly one of out_size and like")
         return Outcome(Shape(per_axis("out_size", o["out_size"], x.rank), x.channels))
 
     def summary(self, o: Opts) -> str:
@@ -763,15 +774,20 @@ class Upsample(Kind):
     options = (
         Option("scale", Scale(), None, "scale factor (whole or decimal), or per axis", ("scale_factor",)),
         Option("size", PerAxis(), None, "the output's spatial size instead of a scale"),
+        LIKE,
         Option("mode", Choice(tuple(UPSAMPLE_MODES)), "nearest", "interpolation (no effect on the shape)"),
         Option("align_corners", Bool(), False, "PyTorch's align_corners (linear modes only; no effect on shape)"),
     )
-    doc = "Upsampling as PyTorch computes it: floor(double(in)·double(scale)) per axis, or a fixed `size`."
+    doc = (
+        "Upsampling as PyTorch computes it: floor(double(in)·double(scale)) per axis, a fixed `size`, or "
+        "the size of an earlier tensor (`like: input`)."
+    )
+    like_option = "size"
     example = "upsample: {scale: 2, mode: bilinear}"
 
     def apply(self, o: Opts, x: Shape) -> Outcome:
-        if (o["scale"] is None) == (o["size"] is None):
-            raise LayerError("upsample takes either scale or size (exactly one of them)")
+        if (o["scale"] is None) == (o["size"] is None) or o["like"] is not None:
+            raise LayerError("upsample takes exactly one of scale, size and like")
         need = UPSAMPLE_MODES[o["mode"]]
         if need is not None and need != x.rank:
             fits = [m for m, r in UPSAMPLE_MODES.items() if r == x.rank]

@@ -228,6 +228,24 @@ class Number(NamedTuple):
         return {"anyOf": [out, text]}
 
 
+class Ref(NamedTuple):
+    """The name (or dotted path) of an earlier layer, or ``input``: resolved when the network is walked."""
+
+    def parse(self, value: Any) -> str:
+        if isinstance(value, str) and _REFERENCE(value):
+            return value
+        raise OptionError(f"must be {self.describe()}, got {_show(value)}")
+
+    def describe(self) -> str:
+        return "the name of an earlier layer (or a path such as stage1.conv2), or input"
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": "^" + _REFERENCE.__self__.pattern + "$"}  # type: ignore[attr-defined]
+
+
+_REFERENCE = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*(?:\.[A-Za-z0-9_][A-Za-z0-9_\-]*)*").fullmatch
+
+
 class Norm(NamedTuple):
     """The normalisation after a layer: ``batch``, ``layer``, ``instance`` or ``{group: G}``."""
 
