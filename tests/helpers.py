@@ -149,6 +149,8 @@ ZOO: dict[str, Published] = {
     "wide_resnet50_2.yaml": Published(68_883_240, 68_224, 11_398_021_120, (1000,)),
     "vgg16_bn.yaml": Published(138_365_992, 8_448, 15_470_264_320, (1000,)),
     "mobilenet_v2.yaml": Published(3_504_872, 34_112, 300_774_272, (1000,)),
+    # torchvision's published figures (86,567,656 params, 17.56 GFLOPS: attention's matmuls counted)
+    "vit_b_16.yaml": Published(86_567_656, 0, 17_563_828_224, (1000,)),
     # Ronneberger et al. 2015: 572×572×1 in, 388×388×2 out
     "unet.yaml": Published(31_030_658, 0, 150_428_424_448, (388, 388, 2)),
     # GoogLeNet inception (3a) on 28×28×192: weights + biases; every conv's output is 28×28

@@ -330,6 +330,81 @@ def test_markdown(convnet: str) -> None:
     assert "- FLOPs (= 2 × MACs): 2,658,000" in lines
 
 
+# --- show: token sequences ------------------------------------------------------------------
+
+TOKENS = """\
+name: tiny ViT
+input: 8x8x3
+layers:
+  - conv: {out: 16, kernel: 2, stride: 2}
+  - tokens
+  - class_token
+  - attention: {heads: 4}
+  - token_pool
+  - dense: {out: 10}
+"""
+# 8×8 in 2×2 patches: 16 tokens, 17 with the class token; (name, input, output, layout)
+TOKEN_ROWS = [
+    ("conv1", [8, 8, 3], [4, 4, 16], "spatial"),
+    ("tokens1", [4, 4, 16], [16, 16], "tokens"),
+    ("class_token1", [16, 16], [17, 16], "tokens"),
+    ("attention1", [17, 16], [17, 16], "tokens"),
+    ("token_pool1", [17, 16], [16], "spatial"),  # a flat vector
+    ("dense1", [16], [10], "spatial"),
+]
+
+
+def test_json_layout_says_which_outputs_are_token_sequences(tmp_path: Path) -> None:
+    doc = show_json(write(tmp_path, "vit.yaml", TOKENS))
+    assert [(r["name"], r["input"], r["output"], r["layout"]) for r in doc["layers"]] == [
+        tuple(row) for row in TOKEN_ROWS
+    ]
+    attention = doc["layers"][3]
+    assert attention["params"] == 4 * 16 * 16 + 4 * 16
+    assert attention["macs"] == 4 * 17 * 16 * 16 + 2 * 17 * 17 * 16
+
+
+def test_table_and_markdown_mark_token_sequences_csv_does_not(tmp_path: Path) -> None:
+    path = write(tmp_path, "vit.yaml", TOKENS)
+    table = run("show", path, "--color", "never")
+    expect_exit(table, 0)
+    lines = table.stdout.splitlines()
+    assert lines[0] == "tiny ViT: 8×8×3 → 10"
+    outputs = {name: re.search(rf"\b{name}\b.*?((?:\d+×)*\d+(?: tok)?) +\S+ +\S+ +\S+$", line)
+               for name, *_ in TOKEN_ROWS for line in lines if re.search(rf"\b{name}\b", line)}
+    assert {name: m[1] for name, m in outputs.items() if m} == {
+        "conv1": "4×4×16", "tokens1": "16×16 tok", "class_token1": "17×16 tok", "attention1": "17×16 tok",
+        "token_pool1": "16", "dense1": "10",
+    }, table.stdout
+    markdown = run("show", path, "-f", "markdown").stdout
+    assert "| 2 | tokens1 | tokens |  | 16×16 tok | 0 | 0 | 0 |  |" in markdown.splitlines()
+    rows = list(csv.DictReader(io.StringIO(run("show", path, "-f", "csv").stdout)))
+    assert [(r["input"], r["output"]) for r in rows] == [
+        ("x".join(map(str, i)), "x".join(map(str, o))) for _, i, o, _ in TOKEN_ROWS
+    ]
+
+
+@pytest.mark.parametrize(
+    ("layers", "line", "col", "message"),
+    [
+        ("  - tokens\n  - pool: {kernel: 2}\n", 5, 5,
+         "pool1 (pool on 16×16 tok): pool needs a spatial input, not a token sequence 16×16 tok: add "
+         "`untokens: {size: [4, 4]}` first"),
+        ("  - tokens\n  - conv: {out: 4, kernel: 1}\n", 5, 5, "conv needs a spatial input, not a token sequence"),
+        ("  - tokens\n  - attention: {heads: 3}\n", 5, 5, "16 channels do not divide into 3 heads: change heads"),
+        ("  - tokens\n  - class_token\n  - untokens: {size: [4, 4]}\n", 6, 5,
+         "size 4×4 holds 16 positions but the sequence has 17 tokens: give sizes that multiply to 17"),
+    ],
+)
+def test_token_errors_are_one_located_line(tmp_path: Path, layers: str, line: int, col: int, message: str) -> None:
+    path = write(tmp_path, "bad.yaml", "input: 8x8x3\nlayers:\n  - conv: {out: 16, kernel: 2, stride: 2}\n" + layers)
+    result = run("show", path)
+    expect_exit(result, 2)
+    assert result.stdout == "", streams(result)
+    assert result.stderr.startswith(f"{path}:{line}:{col}: error: "), streams(result)
+    assert message in result.stderr and result.stderr.count("\n") == 1, streams(result)
+
+
 # --- show: options --------------------------------------------------------------------------
 
 

@@ -533,3 +533,60 @@ def test_helper_classes_are_defined_once_and_never_shadowed_by_the_spec_name(tmp
     theirs, _ = run_torch(cls, report)
     assert theirs == convcalc_figures(report)
     assert theirs.params == (4 * 9 * 8 + 8) + 16 + 16 + 8 + 8  # conv, its LayerNorm, layernorm, two scales
+
+
+# --- token sequences ---------------------------------------------------------------------------
+
+TOKEN_NET = """\
+name: tokens
+input: 8x8x3
+layers:
+  - conv: {out: 12, kernel: 2, stride: 2}
+  - tokens
+  - class_token
+  - position_embedding
+  - residual: [{layernorm: {eps: 1e-6}}, {attention: {heads: 3, bias: false}}, {layer_scale: {init: 0.5}}]
+  - residual: [layernorm, {mlp: {hidden: 24, dropout: 0.1}}, softmax]
+  - dense: {out: 8}
+  - token_pool: {mode: mean}
+  - dense: {out: 5}
+"""
+
+
+def test_token_sequences_export_and_agree(tmp_path: Path) -> None:
+    report, cls = exported(TOKEN_NET, tmp_path)
+    theirs, y = run_torch(cls, report)
+    assert theirs == convcalc_figures(report)
+    assert torch.isfinite(y).all()
+    code = export_torch(load_spec(TOKEN_NET))
+    assert "# Token sequences (`tok` in the comments) are (N, T, C) tensors, channels last;" in code
+    assert "# → 17×12 tok" in code
+    # back to a map and forth again; the file's output stays a token sequence, (N, T, C)
+    text = "input: 4x6x2\nlayers: [tokens, {untokens: {size: [2, 12]}}, {conv: {out: 3, kernel: 1}}, tokens]\n"
+    report, cls = exported(text, tmp_path)
+    assert "#   output   24×3 tok  →  tensor (N, T, C) = (1, 24, 3)" in export_torch(load_spec(text))
+    with torch.device("cpu"):
+        model = cls().eval()
+    x = torch.randn(1, 2, 4, 6)
+    with torch.no_grad():
+        out = model(x)
+    conv = model.get_submodule("conv1")
+    assert torch.allclose(out, conv(x.reshape(1, 2, 2, 12)).flatten(2).transpose(1, 2))  # row-major positions
+
+
+def test_self_attention_computes_what_multihead_attention_does() -> None:
+    namespace: dict[str, Any] = {"torch": torch, "nn": torch.nn}
+    from convcalc.model.kinds import TORCH_HELPERS
+
+    exec(TORCH_HELPERS["SelfAttention"], namespace)  # noqa: S102 - convcalc's own fixed text
+    c, heads = 12, 3
+    mha = torch.nn.MultiheadAttention(c, heads, batch_first=True).eval()
+    ours = namespace["SelfAttention"](c, heads).eval()
+    assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in mha.parameters())
+    with torch.no_grad():
+        ours.qkv.weight.copy_(mha.in_proj_weight)
+        ours.qkv.bias.copy_(mha.in_proj_bias)
+        ours.proj.weight.copy_(mha.out_proj.weight)
+        ours.proj.bias.copy_(mha.out_proj.bias)
+        x = torch.randn(2, 7, c)
+        assert torch.allclose(ours(x), mha(x, x, x, need_weights=False)[0], atol=1e-6)

@@ -13,6 +13,7 @@ import pytest
 
 from convcalc.base.errors import SpecError
 from convcalc.engine.evaluate import Report, evaluate
+from convcalc.model.geometry import Shape
 from convcalc.spec.parser import load_spec
 
 
@@ -395,3 +396,105 @@ def test_input_override() -> None:
     report = evaluate(load_spec(json.dumps({"input": "28x28x1", "layers": [{"conv": {"out": 2, "kernel": 5}}]})),
                       input="32x32x1")
     assert report.output.dims == (28, 28, 2)
+
+
+# --- token sequences and attention ---------------------------------------------------------
+
+
+def test_tokens_and_untokens() -> None:
+    tokens, back = run("14x14x768", "tokens", {"untokens": {"size": [14, 14]}}).rows
+    assert tokens.output == Shape((14 * 14,), 768, tokens=True)
+    assert str(tokens.output) == "196×768 tok" and tokens.output.dims == (196, 768)
+    assert back.output == Shape((14, 14), 768) and not back.output.tokens  # a map again
+    assert only(run("2x3x4x5", "tokens")).output.dims == (2 * 3 * 4, 5)  # any spatial rank
+    assert run("4x6x5", "tokens", {"untokens": {"size": 24}}).rows[-1].output == Shape((24,), 5)  # one size: 1-D
+    assert run("4x6x5", "tokens", {"untokens": {"size": [2, 3, 4]}}).rows[-1].output == Shape((2, 3, 4), 5)
+    assert all(r.params == 0 and r.macs == 0 for r in run("14x14x8", "tokens", {"untokens": {"size": 196}}).rows)
+
+
+def test_class_token_and_position_embedding() -> None:
+    report = run("14x14x768", "tokens", "class_token", "position_embedding")
+    assert [r.output.dims for r in report.rows] == [(196, 768), (197, 768), (197, 768)]
+    assert [r.params for r in report.rows] == [0, 768, 197 * 768]  # a token of C; one embedding per position
+    assert all(r.output.tokens for r in report.rows)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_attention_params_and_macs(bias: bool) -> None:
+    n, c = 197, 768
+    row = run("14x14x768", "tokens", "class_token", {"attention": {"heads": 12, "bias": bias}}).rows[-1]
+    assert row.output == Shape((n,), c, tokens=True)
+    # q, k, v and output projections, C×C each, and their biases (nn.MultiheadAttention's)
+    assert row.params == 4 * c * c + (4 * c if bias else 0)
+    # the four projections on every token, then q·kᵀ (N×N×C) and the weights times v (N×N×C)
+    assert row.macs == 4 * n * c * c + 2 * n * n * c == 524_391_936
+    assert row.summary == ("h12" if bias else "h12 no bias")
+
+
+def test_mlp_on_tokens_and_on_a_flat_vector() -> None:
+    n, c, h = 197, 768, 3072
+    row = run("14x14x768", "tokens", "class_token", {"mlp": {"hidden": h}}).rows[-1]
+    assert row.output == Shape((n,), c, tokens=True)
+    assert row.params == c * h + h + h * c + c
+    assert row.macs == n * (c * h + h * c)
+    assert row.summary == "3072 gelu"
+    row = only(run(64, {"mlp": {"hidden": 32, "out": 10, "act": "relu", "bias": False, "dropout": 0.1}}))
+    assert (row.output, row.params, row.macs) == (Shape((), 10), 64 * 32 + 32 * 10, 64 * 32 + 32 * 10)
+    assert row.summary == "32 relu → 10 no bias dropout 0.1"
+
+
+def test_dense_acts_on_each_token() -> None:
+    row = run("4x4x8", "tokens", {"dense": {"out": 3}}).rows[-1]
+    assert row.output == Shape((16,), 3, tokens=True)
+    assert (row.params, row.macs) == (8 * 3 + 3, 16 * 8 * 3)
+
+
+@pytest.mark.parametrize("mode", ["first", "mean"])
+def test_token_pool_reads_one_vector(mode: str) -> None:
+    row = run("4x4x8", "tokens", {"token_pool": {"mode": mode}}).rows[-1]
+    assert (row.output, row.params, row.macs) == (Shape((), 8), 0, 0)
+
+
+def test_element_wise_kinds_and_norms_on_tokens() -> None:
+    report = run("4x4x8", "tokens", {"layernorm": {"eps": 1e-6}}, "layer_scale", "gelu", "softmax",
+                 {"dropout": {"rate": 0.1}}, {"drop_path": {"rate": 0.1}}, "flatten")
+    assert [r.params for r in report.rows] == [0, 2 * 8, 8, 0, 0, 0, 0, 0]
+    assert all(r.output == Shape((16,), 8, tokens=True) for r in report.rows[:-1])
+    assert report.rows[-1].output == Shape((), 16 * 8)
+
+
+@pytest.mark.parametrize(
+    ("dims", "layer", "message"),
+    [
+        ("14x14x8", {"conv": {"out": 8, "kernel": 3}},
+         "conv needs a spatial input, not a token sequence 196×8 tok: add `untokens: {size: [14, 14]}` first"),
+        ("14x14x8", {"pool": {"kernel": 2}}, "pool needs a spatial input, not a token sequence 196×8 tok"),
+        ("5x3x8", "global_pool", "global_pool needs a spatial input, not a token sequence 15×8 tok: add "
+         "`untokens: {size: [H, W]}` with H·W = 15 first"),
+        ("14x14x8", "batchnorm", "batchnorm needs a map or a flat vector, not a token sequence 196×8 tok"),
+        ("14x14x8", {"groupnorm": {"groups": 2}}, "groupnorm needs a map or a flat vector, not a token sequence"),
+        ("14x14x8", "tokens", "tokens needs a spatial input, not a token sequence 196×8 tok"),
+    ],
+)
+def test_kinds_that_slide_or_normalise_a_map_refuse_tokens(dims: str, layer: object, message: str) -> None:
+    assert message in fails(dims, "tokens", layer)
+
+
+def test_token_kinds_need_tokens() -> None:
+    assert "attention needs a token sequence (N×C tok), not the map 14×14×8: add `- tokens` first" in fails(
+        "14x14x8", {"attention": {"heads": 2}})
+    assert "class_token needs a token sequence (N×C tok), not a flat vector" in fails(64, "class_token")
+
+
+def test_token_errors() -> None:
+    message = fails("4x4x96", "tokens", {"attention": {"heads": 5}})
+    assert "96 channels do not divide into 5 heads: change heads" in message
+    assert "size 14×14 holds 196 positions but the sequence has 197 tokens: give sizes that multiply to 197" in fails(
+        "14x14x8", "tokens", "class_token", {"untokens": {"size": [14, 14]}})
+    assert "a map has 1 to 3" in fails("16x16x8", "tokens", {"untokens": {"size": [2, 2, 4, 16]}})
+
+
+def test_a_residual_does_not_add_tokens_to_a_map() -> None:
+    # the same numbers, 196×8, in two layouts: not the same tensor
+    message = fails("14x14x8", "tokens", {"residual": {"body": [{"untokens": {"size": 196}}]}})
+    assert "196×8" in message and "196×8 tok" in message

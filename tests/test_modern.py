@@ -283,14 +283,14 @@ def test_solve_follows_like() -> None:
 @pytest.mark.parametrize(
     ("layers", "message"),
     [
-        ("  - upsample: {like: nosuch}\n", "like: 'nosuch' names no layer computed before this one"),
+        ("  - upsample: {like: nosuch}\n", "like: 'nosuch': no earlier layer has that name"),
         ("  - upsample: {like: input, size: 4}\n", "give size or like, not both"),
         ("  - upsample: {like: input, scale: 2}\n", "upsample takes exactly one of scale, size and like"),
         ("  - conv: {out: 2, kernel: 1, name: input}\n", "'input' names the network's input"),
         ("  - flatten\n  - upsample: {like: input}\n", "upsample needs a spatial input"),
         ("  - adaptive_pool\n", "adaptive_pool takes exactly one of out_size and like"),
         ("  - upsample: {like: 3}\n", "upsample like must be the name of an earlier layer"),
-        ("  - upsample: {like: later}\n  - relu: {name: later}\n", "like: 'later' names no layer computed before"),
+        ("  - upsample: {like: later}\n  - relu: {name: later}\n", "like: 'later': no earlier layer has that name"),
     ],
 )
 def test_bad_likes_are_one_located_line(layers: str, message: str, tmp_path: Path) -> None:
@@ -300,3 +300,92 @@ def test_bad_likes_are_one_located_line(layers: str, message: str, tmp_path: Pat
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"{path}:") and message in lines[0], result.output
+
+
+# --- several outputs and heads off the trunk: from: and outputs: ----------------------------------
+
+HEADS = """\
+name: three heads
+input: 64x64x3
+layers:
+  - conv: {out: 8, kernel: 3, stride: 2, padding: 1, name: p3}
+  - conv: {out: 8, kernel: 3, stride: 2, padding: 1, name: p4}
+  - conv: {out: 8, kernel: 3, stride: 2, padding: 1, name: p5}
+  - conv: {out: 255, kernel: 1, name: head5}
+  - from: p4
+  - conv: {out: 255, kernel: 1, name: head4}
+  - from: p3
+  - conv: {out: 255, kernel: 1, name: head3}
+outputs: [head3, head4, head5]
+expect:
+  outputs: {head3: 32x32x255, head4: 16x16x255, head5: 8x8x255}
+"""
+
+
+class Heads(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.p3, self.p4, self.p5 = nn.Conv2d(3, 8, 3, 2, 1), nn.Conv2d(8, 8, 3, 2, 1), nn.Conv2d(8, 8, 3, 2, 1)
+        self.heads = nn.ModuleList(nn.Conv2d(8, 255, 1) for _ in range(3))
+
+    def forward(self, x: Any) -> Any:
+        p3 = self.p3(x)
+        p4 = self.p4(p3)
+        p5 = self.p5(p4)
+        return tuple(head(p) for head, p in zip(self.heads, (p3, p4, p5)))
+
+
+def _count(model: nn.Module, x: Any) -> tuple[list[tuple[int, ...]], int, int]:
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        ys = model.eval()(x)
+    return [(*y.shape[2:], y.shape[1]) for y in ys], sum(p.numel() for p in model.parameters()), counter.get_total_flops()
+
+
+def test_heads_off_the_trunk_equal_torch(tmp_path: Path) -> None:
+    report = evaluate(load_spec(HEADS))
+    ours = ([o.shape.dims for o in report.outputs], report.totals.params, report.totals.flops)
+    x = torch.randn(1, 3, 64, 64)
+    assert ours == _count(Heads(), x)
+    assert [o.name for o in report.outputs] == ["head3", "head4", "head5"]
+    assert report.output.dims == (8, 8, 255) and not report.failures  # `output` is the last listed
+    _, cls = exported(HEADS, tmp_path)
+    assert _count(cls(), x) == ours  # the exported forward returns the three heads, in order
+
+
+def test_outputs_in_json_and_the_title() -> None:
+    import json
+
+    result = CliRunner().invoke(main, ["show", "-", "-f", "json"], input=HEADS)
+    document = json.loads(result.output)
+    assert document["outputs"] == [
+        {"name": "head3", "shape": [32, 32, 255]},
+        {"name": "head4", "shape": [16, 16, 255]},
+        {"name": "head5", "shape": [8, 8, 255]},
+    ]
+    assert document["output"] == [8, 8, 255]
+    table = CliRunner().invoke(main, ["show", "-"], input=HEADS).output
+    assert table.splitlines()[0] == "three heads: 64×64×3 → outputs head3 32×32×255, head4 16×16×255, head5 8×8×255"
+    single = CliRunner().invoke(main, ["show", "-", "-f", "json"], input=HEADS.split("outputs:")[0])
+    assert json.loads(single.output)["outputs"] == [{"name": "head3", "shape": [32, 32, 255]}]
+
+
+def test_expect_outputs_fail_by_name() -> None:
+    text = HEADS.replace("head4: 16x16x255", "head4: 16x16x85").replace("head5: 8x8x255", "p9: 8x8x255")
+    result = CliRunner().invoke(main, ["check", "-"], input=text)
+    assert result.exit_code == 1
+    assert "output head4 is 16×16×255, expected 16×16×85" in result.output
+    assert "expect outputs: 'p9' is not an output (the outputs: head3, head4, head5)" in result.output
+
+
+@pytest.mark.parametrize(
+    ("layers", "message"),
+    [
+        ("  - from: nowhere\n", "from: 'nowhere': no earlier layer has that name"),
+        ("  - from: {name: x}\n", "from takes the name of an earlier layer"),
+        ("  - relu\noutputs: [relu1, nothing]\n", "outputs: no layer is named 'nothing'"),
+        ("  - relu\noutputs: []\n", "outputs must be a list of layer names"),
+        ("  - relu\nexpect: {outputs: 3}\n", "expect outputs must map output names to shapes"),
+    ],
+)
+def test_bad_outputs_are_one_located_line(layers: str, message: str, tmp_path: Path) -> None:
+    test_bad_likes_are_one_located_line(layers, message, tmp_path)

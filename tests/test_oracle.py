@@ -23,7 +23,7 @@ import json
 import math
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import pytest
@@ -65,18 +65,21 @@ def examples(n: int) -> settings:
 
 
 class Figures(NamedTuple):
-    """What both sides must agree on: output (channels-last, no batch), params, buffers, FLOPs."""
+    """What both sides must agree on: output (channels-last, no batch), params, buffers, FLOPs,
+    and whether the output is a token sequence (torch's (N, T, C), convcalc's T×C tok)."""
 
     output: tuple[int, ...]
     params: int
     buffers: int
     flops: int
+    tokens: bool = False
 
 
 Result = Figures | str  # a str is the error either side gave
 
 
-# A stage builder: (input channels, input spatial sizes) -> modules or plain functions.
+# A stage builder: (input channels, input spatial sizes) -> modules or plain functions.  On a
+# token sequence (torch's (N, T, C)) the sizes are (T,), as convcalc counts them.
 Make = Callable[[int, tuple[int, ...]], list[Callable[..., Any]]]
 
 
@@ -85,6 +88,7 @@ class Layer(NamedTuple):
 
     spec: Any  # "relu" or {"conv": {...}}
     make: Make
+    tokens: bool | None = None  # torch's tensor after it: a token sequence (True), not (False); None: as before
 
 
 def spec_text(dims: list[int], specs: list[Any]) -> str:
@@ -97,7 +101,7 @@ def convcalc_result(text: str) -> Result:
     except SpecError as err:
         return f"SpecError: {err.message}"
     t = report.totals
-    return Figures(report.output.dims, t.params, t.buffers, t.flops)
+    return Figures(report.output.dims, t.params, t.buffers, t.flops, report.output.tokens)
 
 
 class Fn(nn.Module):
@@ -119,14 +123,19 @@ def channels_last(shape: Any) -> tuple[int, ...]:
     return (*shape[2:], shape[1])
 
 
-def torch_result(dims: list[int], makes: list[Make]) -> Result:
-    """Build each stage from the running tensor, run it, and add up what torch reports."""
+def torch_result(dims: list[int], makes: list[Make], layouts: Sequence[bool | None] = ()) -> Result:
+    """Build each stage from the running tensor, run it, and add up what torch reports.
+
+    ``layouts``: per stage, whether torch's tensor is a token sequence (N, T, C) after it (None:
+    as before); a stage on tokens is made from (C, (T,)).
+    """
     x = torch.randn(1, dims[-1], *dims[:-1])
     params = buffers = flops = 0
-    for make in makes:
+    tokens = False
+    for i, make in enumerate(makes):
+        c, sp = (x.shape[-1], tuple(x.shape[1:-1])) if tokens else (x.shape[1], tuple(x.shape[2:]))
         try:
-            stage = nn.Sequential(*(m if isinstance(m, nn.Module) else Fn(m)
-                                    for m in make(x.shape[1], tuple(x.shape[2:])))).eval()
+            stage = nn.Sequential(*(m if isinstance(m, nn.Module) else Fn(m) for m in make(c, sp))).eval()
             with warnings.catch_warnings(), torch.no_grad(), FlopCounterMode(display=False) as counter:
                 warnings.simplefilter("ignore")
                 x = stage(x)
@@ -137,7 +146,9 @@ def torch_result(dims: list[int], makes: list[Make]) -> Result:
         params += sum(p.numel() for p in stage.parameters())
         buffers += sum(b.numel() for name, b in stage.named_buffers() if name.rpartition(".")[2] in RUNNING_STATS)
         flops += counter.get_total_flops()
-    return Figures(channels_last(x.shape), params, buffers, flops)
+        if i < len(layouts) and layouts[i] is not None:
+            tokens = bool(layouts[i])
+    return Figures(tuple(x.shape[1:]) if tokens else channels_last(x.shape), params, buffers, flops, tokens)
 
 
 def assert_agree(text: str, ours: Result, theirs: Result, what: str = "torch") -> None:
@@ -267,7 +278,7 @@ def check_oracle(dims: list[int], layers: list[Layer], known: bool = True) -> Re
     """
     text = spec_text(dims, [layer.spec for layer in layers])
     ours = convcalc_result(text)
-    theirs = torch_result(dims, [layer.make for layer in layers])
+    theirs = torch_result(dims, [layer.make for layer in layers], [layer.tokens for layer in layers])
     if known:
         assume(known_bug("oracle", text, ours, theirs) is None)
     assert_agree(text, ours, theirs)
@@ -280,7 +291,7 @@ def check_kind_torch(dims: list[int], specs: list[Any], known: bool = True) -> N
     ours = convcalc_result(text)
     if known:
         assume(not isinstance(ours, str))  # only valid configs have a PyTorch equivalent
-    theirs = torch_result(dims, kind_torch_makes(text))
+    theirs = torch_result(dims, *kind_torch_makes(text))
     if known:
         assume(known_bug("Kind.torch", text, ours, theirs) is None)
     assert_agree(text, ours, theirs, "Kind.torch")
@@ -297,8 +308,9 @@ def _helpers() -> dict[str, Any]:
 HELPERS = _helpers()
 
 
-def kind_torch_makes(text: str) -> list[Make]:
-    """The modules convcalc's kinds name for export, one stage per top-level layer."""
+def kind_torch_makes(text: str) -> tuple[list[Make], list[bool]]:
+    """The modules convcalc's kinds name for export, one stage per top-level layer, and whether
+    each stage's output is a token sequence."""
     spec = load_spec(text)
     report = evaluate(spec)
     makes: list[Make] = []
@@ -311,7 +323,7 @@ def kind_torch_makes(text: str) -> list[Make]:
                     for name, kwargs in modules]
 
         makes.append(make)
-    return makes
+    return makes, [row.output.tokens for row in report.rows]
 
 
 # --- strategies: shared pieces ---------------------------------------------------------------
@@ -801,6 +813,193 @@ def conv_norm_layers(draw: st.DrawFn, rank: int, channels: int | None = None) ->
     return Layer({"conv": options(out=out, kernel=kernel, norm=written, act=act)}, make)
 
 
+# --- token sequences and attention: the test's own modules --------------------------------------
+#
+# A token sequence is (N, T, C) in torch.  Attention is written out here as torch's products, so
+# that FlopCounterMode sees q·kᵀ and the weights times v (nn.MultiheadAttention's fused kernel
+# hides them); its parameters are nn.MultiheadAttention's (checked below).
+
+
+def to_tokens(x: Any) -> Any:
+    """(N, C, *spatial) → (N, T, C): channels last, then the positions in row-major order."""
+    return x.movedim(1, -1).reshape(x.shape[0], -1, x.shape[1])
+
+
+def to_map(size: list[int]) -> Callable[[Any], Any]:
+    """(N, T, C) → (N, C, *size); torch refuses sizes whose product is not T."""
+    return lambda x: x.reshape(x.shape[0], *size, x.shape[2]).movedim(-1, 1)
+
+
+class ExplicitAttention(nn.Module):
+    """Multi-head self-attention on (N, T, C): separate q, k, v and output Linears, the products as matmuls."""
+
+    def __init__(self, c: int, heads: int, bias: bool) -> None:
+        super().__init__()
+        if c % heads:  # nn.MultiheadAttention asserts it: "embed_dim must be divisible by num_heads"
+            raise ValueError(f"embed_dim {c} must be divisible by num_heads {heads}")
+        self.heads = heads
+        self.q, self.k, self.v, self.out = (nn.Linear(c, c, bias=bias) for _ in range(4))
+
+    def forward(self, x: Any) -> Any:
+        n, t, c = x.shape
+        d = c // self.heads
+
+        def split(y: Any) -> Any:  # (N, T, C) → (N, heads, T, d)
+            return y.reshape(n, t, self.heads, d).transpose(1, 2)
+
+        q, k, v = split(self.q(x)), split(self.k(x)), split(self.v(x))
+        weights = torch.softmax(torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(d), dim=-1)
+        return self.out(torch.matmul(weights, v).transpose(1, 2).reshape(n, t, c))
+
+
+class PrependToken(nn.Module):
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.token = nn.Parameter(torch.randn(c))
+
+    def forward(self, x: Any) -> Any:
+        return torch.cat([self.token.expand(x.shape[0], 1, -1), x], dim=1)
+
+
+class AddPositions(nn.Module):
+    def __init__(self, t: int, c: int) -> None:
+        super().__init__()
+        self.table = nn.Parameter(torch.randn(t, c))
+
+    def forward(self, x: Any) -> Any:
+        return x + self.table
+
+
+TOKEN_CHANNELS = st.sampled_from([1, 2, 3, 4, 6, 8, 12])
+
+
+@st.composite
+def heads_for(draw: st.DrawFn, c: int) -> int:
+    """Mostly a divisor of the channels; now and then any count, to see both sides refuse."""
+    return draw(st.sampled_from(divisors(c))) if draw(st.integers(0, 7)) else draw(st.integers(1, 5))
+
+
+@st.composite
+def token_layers(draw: st.DrawFn, c: int) -> tuple[Layer, int]:
+    """One layer on a token sequence of c channels, and the channels after it."""
+    which = draw(st.sampled_from(["attention", "attention", "mlp", "mlp", "dense", "layernorm", "dropout",
+                                  "drop_path", "layer_scale", "activation"]))
+    if which == "attention":
+        heads, bias = draw(heads_for(c)), draw(maybe(st.booleans()))
+        spec = {draw(st.sampled_from(["attention", "self_attention"])): {
+            draw(st.sampled_from(["heads", "num_heads"])): heads, **options(bias=bias)}}
+        return Layer(spec, lambda c, sp: [ExplicitAttention(c, heads, or_default(bias, True))]), c
+    if which == "mlp":
+        hidden, out, bias = draw(st.integers(1, 16)), draw(maybe(st.integers(1, 12))), draw(maybe(st.booleans()))
+        act = draw(st.sampled_from([None, None, "gelu", "relu", "softmax", "tanh"]))
+        act_written = act or draw(st.sampled_from([None, "none"]))  # None, null or "none": no activation
+        dropout = draw(maybe(st.integers(0, 99).map(lambda v: v / 100)))
+
+        def make_mlp(c: int, sp: tuple[int, ...]) -> list[Any]:
+            b, o = or_default(bias, True), or_default(out, c)
+            drop = [nn.Dropout(dropout)] if dropout is not None else []
+            acts = [] if act is None else [nn.Softmax(dim=-1) if act == "softmax" else ACT_MODULES[act]()]
+            return [nn.Linear(c, hidden, bias=b), *acts, *drop, nn.Linear(hidden, o, bias=b), *drop]
+
+        spec = {"mlp": {draw(st.sampled_from(["hidden", "mlp_dim"])): hidden,
+                        **options(out=out, bias=bias, dropout=dropout)}}
+        if act != "gelu" or draw(st.booleans()):  # gelu is the default
+            spec["mlp"]["act"] = act_written
+        return Layer(spec, make_mlp), or_default(out, c)
+    if which == "dense":
+        layer = draw(dense_layers())
+        return layer, next(iter(layer.spec.values()))["out"]
+    if which == "layernorm":
+        eps, affine, bias = draw(EPSILONS), draw(maybe(st.booleans())), draw(maybe(st.booleans()))
+        return Layer({"layernorm": options(eps=eps, affine=affine, bias=bias)},
+                     lambda c, sp: [nn.LayerNorm(c, eps=_eps(eps), elementwise_affine=or_default(affine, True),
+                                                 bias=or_default(bias, True))]), c
+    if which == "dropout":
+        return draw(dropout_layers()), c
+    if which == "drop_path":
+        return Layer({"drop_path": {"rate": 0.1}}, lambda c, sp: [nn.Identity()]), c
+    if which == "layer_scale":
+        return Layer("layer_scale", lambda c, sp: [PerChannelScale(c, 0)]), c  # γ of shape (C,), the last axis
+    act = draw(st.sampled_from(ACTS))
+    return Layer(act, lambda c, sp: [nn.Softmax(dim=-1) if act == "softmax" else ACT_MODULES[act]()]), c
+
+
+@st.composite
+def factors(draw: st.DrawFn, n: int) -> list[int]:
+    """n as a product of 1 to 3 sizes (a map's spatial sizes)."""
+    sizes, rest = [], n
+    for _ in range(draw(st.integers(1, 3)) - 1):
+        size = draw(st.sampled_from(divisors(rest)))
+        sizes.append(size)
+        rest //= size
+    return [*sizes, rest]
+
+
+@st.composite
+def token_cases(draw: st.DrawFn) -> Case:
+    """A map → tokens → maybe a class token and a position embedding → 1–4 layers on the tokens
+    → maybe untokens (a factorisation of T; now and then a wrong one), token_pool or flatten."""
+    rank = draw(st.integers(1, 3))
+    dims = draw(inputs(rank, side={1: 12, 2: 5, 3: 3}[rank], channels=TOKEN_CHANNELS))
+    c, t = dims[-1], math.prod(dims[:-1])
+    layers = [Layer("tokens", lambda c, sp: [to_tokens], tokens=True)]
+    if draw(st.booleans()):
+        layers.append(Layer(draw(st.sampled_from(["class_token", "cls_token"])), lambda c, sp: [PrependToken(c)]))
+        t += 1
+    if draw(st.booleans()):
+        layers.append(Layer(draw(st.sampled_from(["position_embedding", "pos_embedding"])),
+                            lambda c, sp: [AddPositions(sp[0], c)]))
+    for _ in range(draw(st.integers(1, 4))):
+        layer, c = draw(token_layers(c))
+        layers.append(layer)
+    end = draw(st.sampled_from(["none", "untokens", "untokens", "token_pool", "flatten"]))
+    if end == "untokens":
+        size = draw(factors(t))
+        if not draw(st.integers(0, 7)):
+            size[-1] += 1  # a product that is not T: both refuse
+        layers.append(Layer({"untokens": {"size": size if len(size) > 1 or draw(st.booleans()) else size[0]}},
+                            lambda c, sp: [to_map(size)], tokens=False))
+        if draw(st.booleans()):
+            out = draw(st.integers(1, 4))
+            layers.append(Layer({"pointwise": {"out": out}}, lambda c, sp: [nn_class("Conv", len(sp))(c, out, 1)]))
+    elif end == "token_pool":
+        mode = draw(maybe(st.sampled_from(["first", "mean"])))
+        read = (lambda x: x[:, 0]) if mode in (None, "first") else (lambda x: x.sum(dim=1) / x.shape[1])
+        layers.append(Layer({"token_pool": options(mode=mode)} if mode or draw(st.booleans()) else "token_pool",
+                            lambda c, sp: [read], tokens=False))
+    elif end == "flatten":
+        layers.append(Layer("flatten", lambda c, sp: [nn.Flatten()], tokens=False))
+    if end in ("token_pool", "flatten") and draw(st.booleans()):
+        layers.append(draw(dense_layers()))
+    return dims, layers
+
+
+def test_attention_params_are_multihead_attentions() -> None:
+    # nn.MultiheadAttention(C, h): in_proj 3C×C + 3C, out_proj C×C + C; without bias neither
+    for c, heads, bias in [(8, 2, True), (8, 2, False), (12, 3, True), (768, 12, True)]:
+        torch_params = sum(p.numel() for p in nn.MultiheadAttention(c, heads, bias=bias).parameters())
+        assert torch_params == 4 * c * c + (4 * c if bias else 0)
+        assert sum(p.numel() for p in ExplicitAttention(c, heads, bias).parameters()) == torch_params
+        spec = spec_text([2, 2, c], ["tokens", {"attention": {"heads": heads, "bias": bias}}])
+        ours = convcalc_result(spec)
+        assert isinstance(ours, Figures) and ours.params == torch_params
+
+
+def test_attention_flops_are_the_explicit_paths() -> None:
+    # torch's own nn.MultiheadAttention with gradients on and the math backend of scaled
+    # dot-product attention: its matmuls are counted, as convcalc counts them
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    t, c, heads = 7, 12, 3
+    mha = nn.MultiheadAttention(c, heads, batch_first=True)
+    x = torch.randn(1, t, c)
+    with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
+        mha(x, x, x, need_weights=False)
+    ours = convcalc_result(spec_text([t, c], ["tokens", {"attention": {"heads": heads}}]))
+    assert isinstance(ours, Figures) and ours.flops == counter.get_total_flops()
+    assert ours.flops == 2 * (4 * t * c * c + 2 * t * t * c)
+
+
 # --- single-layer cases ----------------------------------------------------------------------
 
 Case = tuple[list[int], list[Layer]]
@@ -857,6 +1056,7 @@ FAMILIES: dict[str, tuple[st.SearchStrategy[Case], int]] = {  # name -> (cases, 
     "norms": (single(norm_layers, (0, 1, 2, 3)), 500),
     "scale_shuffle": (single(scale_shuffle_layers, (0, 1, 2, 3)), 300),
     "conv_norm": (single(conv_norm_layers), 300),
+    "tokens": (token_cases(), 400),
 }
 
 
@@ -892,6 +1092,7 @@ test_oracle_pixel_shuffle = family_test("pixel_shuffle")
 test_oracle_norms = family_test("norms")
 test_oracle_scale_shuffle = family_test("scale_shuffle")
 test_oracle_conv_norm = family_test("conv_norm")
+test_oracle_tokens = family_test("tokens")
 
 
 # --- every kind has an oracle case: derived from KINDS ---------------------------------------

@@ -682,3 +682,14 @@ def test_show_rf_csv() -> None:
 def test_show_rf_markdown() -> None:
     out = show("--rf", "-f", "markdown").stdout
     assert "| RF (H×W) |" in out and "| 10×10 /2 |" in out
+
+
+def test_rows_from_tokens_on_are_flat() -> None:
+    # a token sequence has no geometry, and neither has the map untokens lays it out on
+    report = report_of([8, 8, 3], [{"conv": {"out": 4, "kernel": 2, "stride": 2}}, "tokens", {"attention": {"heads": 2}},
+                                   {"untokens": {"size": [4, 4]}}, {"conv": {"out": 2, "kernel": 3, "padding": 1}}])
+    fields = receptive_fields(report)
+    assert [(a.min, a.max, a.jump) for a in fields.rows[0].axes] == [(2, 2, 2)] * 2  # the patches
+    for rf in fields.rows[1:]:
+        assert all(a.flat and a.jump is None and (a.min, a.max, a.start) == (8, 8, Fraction(7, 2)) for a in rf.axes)
+    assert positions(report, 5, 1) == [(0, 7)]

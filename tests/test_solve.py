@@ -242,3 +242,37 @@ def test_cli_solve_errors() -> None:
     assert result.exit_code == 2 and "no layer is named 'conv9'" in result.stderr
     with pytest.raises(SpecError, match="give 2 sizes"):
         inverse(zoo("convnet.yaml"), [10], "conv2")
+
+
+# --- token sequences ---------------------------------------------------------------------------
+
+# 4×4 patches, then tokens: a dense layer on each token fixes only the channels
+TOKEN_NET: list[object] = [{"conv": {"out": 8, "kernel": 4, "stride": 4}}, "tokens", {"attention": {"heads": 2}},
+                           {"dense": {"out": 6}}]
+
+
+@pytest.mark.parametrize(
+    "end",
+    [
+        [{"token_pool": {"mode": "mean"}}, {"dense": {"out": 3}}],  # any number of tokens
+        ["flatten", {"dense": {"out": 3}}],  # the dense weights hold N·C values: the grid is fixed
+        [{"untokens": {"size": [8, 8]}}, {"conv": {"out": 2, "kernel": 3}}],  # 8×8 patches, no other grid
+    ],
+)
+def test_token_networks_match_brute_force(end: list[object]) -> None:
+    spec = load_spec(json.dumps({"input": [32, 32, 3], "layers": TOKEN_NET + end}))
+    if end[0] == "flatten":  # brute force knows flatten + dense; on tokens the solver holds tokens1
+        assert [s.levels["clean"].text for s in solve(spec).solutions] == ["32", "32"]
+        return
+    assert_matches_brute(spec)
+
+
+def test_vit_position_embedding_fixes_the_input() -> None:
+    answer = solve(zoo("vit_b_16.yaml"))
+    # 197 position embeddings: the class token and 14·14 patches of 16×16 (225–239 floor to 14 but cut rows off)
+    assert [s.levels["clean"].text for s in answer.solutions] == ["224", "224"]
+    assert any("tokens1 feeds position_embedding1" in n and "--output 196" in n for n in answer.notes)
+    pairs = {s.axis: s.levels["exact"].text for s in inverse(zoo("vit_b_16.yaml"), [196], "tokens1").solutions}
+    assert pairs["H (for 14×14)"] == "224" and pairs["W (for 14×14)"] == "224"
+    with pytest.raises(SpecError, match="is a token sequence of fixed length"):
+        inverse(zoo("vit_b_16.yaml"), [197], "class_token1")

@@ -141,6 +141,25 @@ def test_mobilenet_v2_residuals() -> None:
     assert len(residuals) == 1 + 2 + 3 + 2 + 2  # (n − 1) per row of the paper's table, n > 1
 
 
+def test_vit_b_16_tokens() -> None:
+    rows = rows_by_name("vit_b_16.yaml")
+    n, c, mlp = 14 * 14 + 1, 768, 3072  # 196 patches and the class token
+    assert rows["conv_proj"]["output"] == [14, 14, c] and rows["conv_proj"]["layout"] == "spatial"
+    assert (rows["tokens1"]["output"], rows["tokens1"]["layout"]) == ([196, c], "tokens")
+    assert rows["class_token1"]["params"] == c
+    assert rows["position_embedding1"]["params"] == n * c
+    block = "encoder.11.encoder_block1"  # the repeat's last iteration
+    attention = rows[f"{block}.residual1.body.self_attention"]
+    assert attention["output"] == [n, c] and attention["layout"] == "tokens"
+    assert attention["params"] == 4 * c * c + 4 * c  # nn.MultiheadAttention(768, 12)
+    assert attention["macs"] == 4 * n * c * c + 2 * n * n * c
+    assert rows[f"{block}.residual2.body.mlp1"]["params"] == c * mlp + mlp + mlp * c + c
+    assert rows[f"{block}.residual2.body.mlp1"]["macs"] == n * 2 * c * mlp
+    assert rows[f"{block}.residual1"]["inputs"] == [[n, c], [n, c]]
+    assert (rows["token_pool1"]["output"], rows["token_pool1"]["layout"]) == ([c], "spatial")
+    assert rows["head"]["params"] == c * 1000 + 1000
+
+
 def table(name: str, *args: str) -> str:
     result = run("show", str(spec_path(name)), "--color", "never", *args)
     assert result.exit_code == 0, streams(result)

@@ -4,12 +4,15 @@ must equal those of the same network built with torch (and torchvision).
     python tools/zoo_reference.py [--json] [--device meta|cpu]
 
 For each zoo spec this builds the network in PyTorch (torchvision's resnet18/34/50/101,
-wide_resnet50_2, vgg16_bn and mobilenet_v2; a U-Net, the inception (3a) modules and the two
+wide_resnet50_2, vgg16_bn, mobilenet_v2 and vit_b_16; a U-Net, the inception (3a) modules and the two
 textbook blocks are written out below, in plain torch), and counts
 
 - params: ``sum(p.numel() for p in model.parameters())``;
 - buffers: the batch norms' ``running_mean`` and ``running_var`` (not ``num_batches_tracked``);
-- MACs: ``torch.utils.flop_counter.FlopCounterMode``'s total FLOPs / 2, for one image;
+- MACs: ``torch.utils.flop_counter.FlopCounterMode``'s total FLOPs / 2, for one image, with
+  gradients enabled and scaled dot-product attention on its math backend, so that attention's
+  matmuls are counted (under ``torch.no_grad()`` nn.MultiheadAttention takes a fused fast path,
+  and PyTorch's fused CPU attention kernels are invisible to the counter);
 - the output shape, as H×W×C (a flat vector as its length),
 
 on the spec's own input, then evaluates the spec with convcalc and prints both side by side.
@@ -48,6 +51,7 @@ try:
     import torch
     import torchvision  # type: ignore[import-untyped]
     from torch import nn
+    from torch.nn.attention import SDPBackend, sdpa_kernel
     from torch.utils.flop_counter import FlopCounterMode
 except ImportError as err:  # pragma: no cover - depends on the environment
     print(f"zoo_reference: needs torch and torchvision ({err})", file=sys.stderr)
@@ -167,6 +171,7 @@ ZOO: list[tuple[str, Callable[[], nn.Module]]] = [
     ("wide_resnet50_2.yaml", lambda: torchvision.models.wide_resnet50_2(weights=None)),
     ("vgg16_bn.yaml", lambda: torchvision.models.vgg16_bn(weights=None)),
     ("mobilenet_v2.yaml", lambda: torchvision.models.mobilenet_v2(weights=None)),
+    ("vit_b_16.yaml", lambda: torchvision.models.vit_b_16(weights=None)),
     ("unet.yaml", UNet),
     ("inception3a.yaml", lambda: Inception(192, 64, 96, 128, 16, 32, 32)),
     ("inception3a-naive.yaml", lambda: NaiveInception(192, 64, 128, 32)),
@@ -194,7 +199,7 @@ def torch_figures(build: Callable[[], nn.Module], input_hwc: tuple[int, ...], de
     *spatial, channels = input_hwc
     x = torch.zeros(1, channels, *spatial, device=device)
     counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
+    with sdpa_kernel(SDPBackend.MATH), counter:  # gradients on: no fused attention path (see the docstring)
         y = model(x)
     flops = counter.get_total_flops()
     if flops % 2:

@@ -24,6 +24,7 @@ from ..spec.parser import (
     Branches,
     Call,
     Expect,
+    From,
     Layer,
     Node,
     Parser,
@@ -110,6 +111,14 @@ class Group(NamedTuple):
     output: Shape
 
 
+class Output(NamedTuple):
+    """One of the network's outputs: its name (a row's path, or ``input``), shape and row."""
+
+    name: str
+    shape: Shape
+    row: int
+
+
 class Report(NamedTuple):
     name: str | None
     description: str | None
@@ -125,6 +134,7 @@ class Report(NamedTuple):
     groups: tuple[Group, ...] = ()
     steps: tuple[Step, ...] = ()  # how each row is computed, for the solver and receptive fields
     result: int = 0  # the row whose output is the network's output (0: the input itself)
+    outputs: tuple[Output, ...] = ()  # the network's outputs: `outputs:` in order, else the last row's
 
     def failing_flags(self, strict: bool = False) -> tuple[Flag, ...]:
         """The flags that fail a check: unaccepted warnings; with ``strict``, every unaccepted flag."""
@@ -149,6 +159,20 @@ def check_expect(expect: Expect, output: Shape, figures: dict[str, int], what: s
         if not {"==": got == value, "<=": got <= value, ">=": got >= value}[op]:
             words = {"==": "expected", "<=": "expected at most", ">=": "expected at least"}[op]
             failures.append(Failure(f"{what}{figure} is {got:,}, {words} {_count(value)}", mark))
+    return failures
+
+
+def check_outputs(expect: Expect, outputs: Sequence[Output]) -> list[Failure]:
+    """``expect: {outputs: {p3: 80x80x255}}`` against the network's outputs, by name."""
+    by_name = {o.name: o.shape for o in outputs}
+    failures = []
+    for name, dims, mark in expect.outputs:
+        got = by_name.get(name)
+        if got is None:
+            listed = ", ".join(by_name)
+            failures.append(Failure(f"expect outputs: '{name}' is not an output (the outputs: {listed})", mark))
+        elif got.dims != dims:
+            failures.append(Failure(f"output {name} is {got}, expected {shape_of(dims)}", mark))
     return failures
 
 
@@ -295,6 +319,8 @@ class Walk:
             y = self.branches(node, path, x, scope)
         elif isinstance(node, Split):
             y = self.split(node, path, x, scope)
+        elif isinstance(node, From):
+            y = self.go_from(node, scope)
         else:
             y = self.skip(node, path, x, scope)
         self.groups.append(
@@ -388,15 +414,8 @@ class Walk:
             raise SpecError(f"{where}: {err}", layer.mark) from None
         if layer.options.get(option) is not None:
             raise SpecError(f"{where}: give {option} or like, not both", layer.mark)
-        found = self.lookup(name, scope)
-        if found is None:
-            raise SpecError(
-                f"{where}: like: '{name}' names no layer computed before this one, here or in an enclosing "
-                f"scope{suggest(name, [p.rpartition('.')[2] for p in self.outputs] + list(self.outputs))}",
-                layer.mark,
-            )
-        target, target_path, row = found
-        if target.is_flat or target.rank != x.rank:
+        target, target_path, row = self.require(name, scope, f"{where}: like:", layer.mark)
+        if not target.is_map or target.rank != x.rank:
             raise SpecError(
                 f"{where}: like: {target_path} is {target}, which has no {x.rank}-D spatial size to take: name a "
                 f"map with {x.rank} spatial {'axis' if x.rank == 1 else 'axes'}",
@@ -526,7 +545,7 @@ class Walk:
         source, before = self.cur, len(self.rows)
         gate = self.part(node.body, x, inner, "body", "body")
         gate_end = self.rows[-1].name if len(self.rows) > before else "the empty body"
-        if gate.rank != x.rank or broadcast([gate.dims, x.dims]) != x.dims:
+        if gate.rank != x.rank or gate.tokens != x.tokens or broadcast([gate.dims, x.dims]) != x.dims:
             ones = "×".join(["1"] * x.rank + [str(x.channels)])
             raise SpecError(
                 f"{path}: the gate {gate_end} gives {gate} but scale multiplies its input {x} by it: the gate "
@@ -549,6 +568,12 @@ class Walk:
         out = self.joined(node.op, path, ends, node.mark)
         self.join_row(node.op, path, x, tuple(y for _, y in ends), out, node.mark, scope, tuple(ids))
         return out
+
+    def go_from(self, node: From, scope: Scope) -> Shape:
+        """``from: NAME``: the walk goes on from that tensor (a head off the trunk)."""
+        shape, _, row = self.require(node.target, scope, "from:", node.mark)
+        self.cur = row
+        return shape
 
     def split(self, node: Split, path: str, x: Shape, scope: Scope) -> Shape:
         """Each branch reads its part of the channels (a ``channel_slice`` row first); the
@@ -596,14 +621,7 @@ class Walk:
         return parts
 
     def skip(self, node: Skip, path: str, x: Shape, scope: Scope) -> Shape:
-        found = self.lookup(node.target, scope)
-        if found is None:
-
-            raise SpecError(
-                f"{node.op} with '{node.target}': no earlier layer has that name here or in an enclosing "
-                f"scope{suggest(node.target, [p.rpartition('.')[2] for p in self.outputs] + list(self.outputs))}",
-                node.target_mark,
-            )
+        found = self.require(node.target, scope, f"{node.op} with", node.target_mark)
         other, other_path, other_id = found
         original = other
         previous = self.rows[-1].name if self.rows else "the input"
@@ -616,7 +634,7 @@ class Walk:
                 other_path = f"{found[1]} through {self.rows[-1].name}"
             other_id = self.cur
         current = x
-        if node.fit is not None and other.rank == current.rank and other.rank > 0:
+        if node.fit is not None and other.rank == current.rank and other.is_map and current.is_map:
             fit = FITS[node.fit]
             ends = [current, other]
             target = fit.target([s.spatial for s in ends])
@@ -629,6 +647,20 @@ class Walk:
         note = f" (with {found[1]}" + (f" {original}, fit: {node.fit}" if node.fit else "") + ")"
         self.join_row(node.op, path, x, (current, other), out, node.mark, scope, (current_id, other_id), node.fit, note)
         return out
+
+    def hint(self, target: str) -> str:
+        """``; did you mean 'stem'?`` among the names computed so far (short names and paths)."""
+        return suggest(target, [p.rpartition(".")[2] for p in self.outputs] + list(self.outputs))
+
+    def require(self, target: str, scope: Scope, what: str, mark: Mark) -> tuple[Shape, str, int]:
+        """:meth:`lookup`, or the located error ``add with 'stme': no earlier layer has that name …``."""
+        found = self.lookup(target, scope)
+        if found is None:
+            raise SpecError(
+                f"{what} '{target}': no earlier layer has that name here or in an enclosing scope{self.hint(target)}",
+                mark,
+            )
+        return found
 
     def lookup(self, target: str, scope: Scope | None) -> tuple[Shape, str, int] | None:
         """The innermost enclosing scope first, then outward; a full path always works; ``input``
@@ -644,6 +676,12 @@ class Walk:
 
     def joined(self, op: str, path: str, ends: list[tuple[str, Shape]], mark: Mark) -> Shape:
         first = ends[0]
+        for other in ends[1:]:
+            if other[1].tokens != first[1].tokens:
+                raise SpecError(
+                    _join_error(path, first, other, f"{op} cannot join a token sequence with a map or a vector"),
+                    mark,
+                )
         if op == "mul":
             out = broadcast([y.dims for _, y in ends]) if len({y.rank for _, y in ends}) == 1 else None
             if out is None:
@@ -671,6 +709,23 @@ class Walk:
             return first[1]
         return first[1]._replace(channels=sum(y.channels for _, y in ends))
 
+    def network_outputs(self, spec: Spec, x: Shape) -> tuple[Output, ...]:
+        """``outputs: [...]`` looked up from the top scope (names or full paths), else the last tensor."""
+        if not spec.outputs:
+            name = self.rows[self.cur - 1].name if self.cur else INPUT
+            return (Output(name, x, self.cur),)
+        found = []
+        for name, mark in spec.outputs:
+            hit = self.lookup(name, None)
+            if hit is None:
+                raise SpecError(
+                    f"outputs: no layer is named '{name}' (give its name or its full path, as in the "
+                    f"table){self.hint(name)}",
+                    mark,
+                )
+            found.append(Output(name, hit[0], hit[2]))
+        return tuple(found)
+
     # --- expectations ---------------------------------------------------------------------
 
     def check(self, expect: Expect, output: Shape, rows: Sequence[Row], what: str) -> None:
@@ -697,6 +752,8 @@ def evaluate(spec: Spec, input: Sequence[int] | str | None = None, batch: int | 
     walk = Walk(spec, batch or spec.batch)
     first = walk.input = shape_of(dims)
     x = walk.nodes(spec.layers, first, Scope("", None, 0))
+    outputs = walk.network_outputs(spec, x)
+    x, walk.cur = outputs[-1].shape, outputs[-1].row
     rows = walk.rows
     params = sum(r.params for r in rows)
     macs = sum(r.macs for r in rows)
@@ -711,6 +768,7 @@ def evaluate(spec: Spec, input: Sequence[int] | str | None = None, batch: int | 
     failures = walk.failures
     if spec.expect is not None:
         failures += check_expect(spec.expect, x, {f: getattr(totals, f) for f in Totals._fields}, "")
+        failures += check_outputs(spec.expect, outputs)
     flags = tuple(f for r in rows for f in r.flags)
     groups = tuple(sorted(walk.groups, key=lambda g: (g.start, g.depth)))
     has_expect = spec.expect is not None or walk.checked
@@ -729,4 +787,5 @@ def evaluate(spec: Spec, input: Sequence[int] | str | None = None, batch: int | 
         groups,
         tuple(walk.steps),
         walk.cur,
+        outputs,
     )

@@ -33,7 +33,7 @@ from typing import Any
 
 from ..base.errors import SpecError
 from ..base.version import __version__
-from .evaluate import Group, Report, Row, evaluate
+from .evaluate import Group, Output, Report, Row, evaluate
 from ..model.joins import Join
 from ..model.kinds import TORCH_HELPERS, TorchModule
 from ..model.geometry import Shape
@@ -157,12 +157,17 @@ def module_code(module: TorchModule) -> str:
 
 
 def torch_dims(shape: Shape, batch: int) -> tuple[int, ...]:
-    """Channels-last without the batch → torch's (N, C, *spatial)."""
+    """Channels-last without the batch → torch's (N, C, *spatial); a token sequence stays
+    channels-last, (N, T, C)."""
+    if shape.tokens:
+        return (batch, *shape.dims)
     return (batch, shape.channels, *shape.spatial)
 
 
 def axes(shape: Shape) -> str:
-    """torch's names for a tensor of this shape: ``(N, C, H, W)``."""
+    """torch's names for a tensor of this shape: ``(N, C, H, W)``; ``(N, T, C)`` for T tokens."""
+    if shape.tokens:
+        return "(N, T, C)"
     return "(" + ", ".join(("N", "C", *{0: (), 1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}[shape.rank])) + ")"
 
 
@@ -187,7 +192,8 @@ class Emitter:
         for i, step in enumerate(self.steps, 1):
             for a in dict.fromkeys(step.inputs):
                 self.consumers.setdefault(a, []).append(i)
-        self.consumers.setdefault(report.result, []).append(n + 1)  # the return
+        for output in report.outputs or (Output("", report.output, report.result),):
+            self.consumers.setdefault(output.row, []).append(n + 1)  # the return
         self.firsts: dict[int, str] = {}  # row number → the kind of part it starts (branch, shortcut)
         self.ending: dict[int, str] = {}  # row number → the outermost group that ends with it
         self.residuals: dict[int, Group] = {}  # value → the outermost residual that starts right after it
@@ -326,7 +332,8 @@ class Emitter:
                 self.join(i, row, step.inputs, step.join)
             elif step.layer is not None:
                 self.leaf(i, row, step.layer, step.inputs)
-        return self.var[self.report.result]
+        values = [self.var[o.row] for o in self.report.outputs] or [self.var[self.report.result]]
+        return values[0] if len(values) == 1 else f"({', '.join(values)})"
 
     def leaf(self, i: int, row: Row, layer: Layer, inputs: Sequence[int]) -> None:
         a = inputs[0]  # a second input is a like: target, which gives a size (already in the module)
@@ -374,7 +381,7 @@ class Emitter:
         elif join.multiplies:  # a gate of size 1 broadcasts, as in the spec
             code = " * ".join(srcs)
         else:
-            code = f"torch.cat([{', '.join(srcs)}], dim=1)"
+            code = f"torch.cat([{', '.join(srcs)}], dim={-1 if row.output.tokens else 1})"  # the channels
         if self.writable("x", i):
             out = "x"
         elif srcs[0] not in fitted and self.writable(srcs[0], i):
@@ -405,7 +412,7 @@ def export_torch(spec: Spec, source: str | None = None) -> str:
     t = report.totals
     batch = report.batch
     input_dims = torch_dims(report.input, batch)
-    output_dims = (batch, *report.output.dims[-1:], *report.output.spatial)
+    output_dims = torch_dims(report.output, batch)
     title = comment_text(spec.name or name)
     header = [
         *PREAMBLE,
@@ -416,7 +423,11 @@ def export_torch(spec: Spec, source: str | None = None) -> str:
         "# Shapes in the comments are channels-last, as convcalc prints them (H×W×C); the tensors are",
         "# channels-first, (N, C, H, W).  Figures from convcalc, which torch.utils.flop_counter agrees with:",
         f"#   input    {report.input}  →  tensor {axes(report.input)} = {input_dims}",
-        f"#   output   {report.output}  →  tensor {axes(report.output)} = {output_dims}",
+        *(
+            f"#   output   {o.shape}  →  tensor {axes(o.shape)} = {torch_dims(o.shape, batch)}"
+            + (f"  ({comment_text(o.name)})" if len(report.outputs) > 1 else "")
+            for o in report.outputs
+        ),
         f"#   params   {t.params:,} (trainable)",
         f"#   buffers  {t.buffers:,} (BN running statistics)",
         f"#   MACs     {t.macs:,} (batch {batch})",
@@ -424,6 +435,11 @@ def export_torch(spec: Spec, source: str | None = None) -> str:
         f"#   layers   {len(report.rows)} rows",
         "# Built for this input size: `padding: same`, crops and skip fits are numbers computed for it.",
     ]
+    if any(r.output.tokens for r in report.rows):
+        header += [
+            "# Token sequences (`tok` in the comments) are (N, T, C) tensors, channels last; attention is",
+            "# written out as matmuls, which torch.utils.flop_counter counts.",
+        ]
     if spec.dtype != "float32":
         header.append(
             f"# The spec's dtype is {spec.dtype} (its memory figures); the module is built in torch's default."
@@ -464,8 +480,15 @@ def export_torch(spec: Spec, source: str | None = None) -> str:
         f"    model = {name}().train(False)  # inference mode",
         f"    x = torch.randn({shape_args})  # batch {batch}, {report.input} channels-last",
         "    with torch.no_grad():",
-        "        y = model(x)",
-        f"    print(tuple(y.shape))  # {output_dims}",
+        *(
+            ["        y = model(x)", f"    print(tuple(y.shape))  # {output_dims}"]
+            if len(report.outputs) <= 1
+            else [
+                "        ys = model(x)",
+                "    for y in ys:",
+                f"        print(tuple(y.shape))  # {', '.join(str(torch_dims(o.shape, batch)) for o in report.outputs)}",
+            ]
+        ),
         f'    print(f"params: {{sum(p.numel() for p in model.parameters()):,}}")  # {t.params:,}',
     ]
     used = sorted({cls for cls in TORCH_HELPERS if re.search(rf"\b{cls}\(", "\n".join(emitter.init))})

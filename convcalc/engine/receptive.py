@@ -326,8 +326,9 @@ def _all_plans(report: Report) -> tuple[list[list[_Plan | None]], bool]:
     plans: list[list[_Plan | None]] = [[] for _ in range(rank)]
     ops_of: dict[tuple[int, int], tuple[tuple[tuple[AxisOp, ...], ...], list[int]]] = {}
     plan_of: dict[tuple[int, int, int], _Plan] = {}  # (layer, its first axis with these ops, size)
-    for row, step in zip(report.rows, report.steps):
-        if row.output.is_flat or row.input.is_flat or any(s.is_flat for s in row.inputs):
+    grid = _grid(report)
+    for number, (row, step) in enumerate(zip(report.rows, report.steps), 1):
+        if not grid[number]:
             for per_axis in plans:
                 per_axis.append(None)
             continue
@@ -372,9 +373,24 @@ def _size(report: Report, number: int, axis: int) -> int:
     return shape.spatial[axis]
 
 
+def _grid(report: Report) -> list[bool]:
+    """Per tensor (0: the network's input), whether it is a map on the input's grid: a map made
+    from maps only.  A flat vector and a token sequence are not (a token sequence has no
+    geometry: attention reads every token), nor is anything computed from them, such as the map
+    ``untokens`` lays them out on: their fields are the hull of everything."""
+    grid = [report.input.is_map]
+    for row, step in zip(report.rows, report.steps):
+        grid.append(
+            row.output.is_map
+            and row.input.is_map
+            and all(s.is_map for s in row.inputs)
+            and all(grid[a] for a in step.inputs)
+        )
+    return grid
+
+
 def _spatial(report: Report, number: int) -> bool:
-    shape = report.input if number == 0 else report.rows[number - 1].output
-    return not shape.is_flat
+    return _grid(report)[number] if number else report.input.is_map
 
 
 # --- periodic maps -----------------------------------------------------------------------------
@@ -961,7 +977,7 @@ class _Walk:
         self.maps: list[list[Periodic] | None] = [None] * count
         self.flat: list[Hull] = [None] * count  # flat rows: the hull of everything
         shapes = [report.input, *(row.output for row in report.rows)]
-        self.sizes = [shape.spatial[axis] if shape.spatial else 0 for shape in shapes]
+        self.sizes = [shape.spatial[axis] if on else 0 for shape, on in zip(shapes, _grid(report))]
         self.figures: list[_Figures | None] = [None] * count
         self.notes: dict[int, list[str]] = {}
         known: dict[int, _Map] = {}  # per stage (shared by a repeat's rows), its map
@@ -1019,7 +1035,9 @@ class _Walk:
         """Per tensor, an interval of positions holding its own and every position read later."""
         count = len(report.rows) + 1
         shapes = [report.input, *(row.output for row in report.rows)]
-        need: list[tuple[int, int] | None] = [(0, s.spatial[axis] - 1) if s.spatial else None for s in shapes]
+        need: list[tuple[int, int] | None] = [
+            (0, s.spatial[axis] - 1) if on else None for s, on in zip(shapes, _grid(report))
+        ]
         reaches: dict[int, Reach] = {}  # per stage (shared by a repeat's rows)
         for number in range(count - 1, 0, -1):
             plan, step = plans[number - 1], report.steps[number - 1]
@@ -1203,8 +1221,9 @@ class _Axis:
         count = last + 1
         # 1. backwards: which positions each tensor must be known at (its own, and what later rows read)
         need: list[tuple[int, int] | None] = [None] * count
+        grid = _grid(report)
         for number in range(count):
-            if _spatial(report, number):
+            if grid[number]:
                 need[number] = (0, _size(report, number, axis) - 1)
         # per row: per stage, its output positions [a, b] and each one's sources
         reads: list[list[tuple[int, int, list[list[int]]]]] = [[] for _ in range(count)]

@@ -249,17 +249,21 @@ class AxisAnswer(NamedTuple):
     valid: list[Class]
 
 
-def fixed_flattens(report: Report) -> dict[int, int | None]:
-    """Flatten rows whose output reaches a dense layer: their size is fixed by its weights."""
+def fixed_flattens(report: Report) -> dict[int, int | None]:  # flatten row → the first row fixing it
+    """Flatten (and ``tokens``) rows whose values reach a layer that fixes their length (a dense
+    layer's weights, a position embedding, ``untokens``' sizes): their size is fixed by it."""
     origin: dict[int, int] = {}
     fixed: dict[int, int | None] = {}
     for number, (row, step) in enumerate(zip(report.rows, report.steps), 1):
-        if step.layer is not None and step.layer.kind.flattens and not row.input.is_flat:
+        kind = step.layer.kind if step.layer is not None else None
+        if kind is not None and kind.flattens and row.input.is_map:
             origin[number] = number
-        elif row.output.is_flat and step.inputs and step.inputs[0] in origin:
-            origin[number] = origin[step.inputs[0]]
-            if step.layer is not None and step.layer.kind.fixes_input:
-                fixed[origin[number]] = None
+        elif not row.input.is_map and step.inputs and step.inputs[0] in origin:
+            source = origin[step.inputs[0]]
+            if kind is not None and kind.fixes_length(row.input):
+                fixed.setdefault(source, number)
+            if not row.output.is_map and not (kind is not None and kind.fixed_output):
+                origin[number] = source
     return fixed
 
 
@@ -349,7 +353,7 @@ def _step(
         c.values[number] = y
         return [c]
     v = c.values[step.inputs[0]]
-    if v is None or row.input.is_flat:
+    if v is None or not row.input.is_map:
         c.values[number] = None
         return [c]
     if len(step.inputs) > 1:  # like: NAME: the size on this axis is that tensor's, whatever the input
@@ -508,8 +512,17 @@ def solve(spec: Spec, input: Sequence[int] | str | None = None) -> Answer:
                 },
             )
         )
+    fixers = fixed_flattens(report)
     for number in binding_flattens(report):
         row = report.rows[number - 1]
+        if row.output.tokens:
+            by = report.rows[(fixers[number] or number) - 1]
+            notes.add(
+                f"{row.name} feeds {by.name} ({by.kind}), which fixes the number of tokens: only inputs "
+                f"giving exactly {row.input} there qualify (other shapes with as many positions: "
+                f"solve --at {row.name} --output {row.output.spatial[0]})"
+            )
+            continue
         notes.add(
             f"{row.name} feeds a dense layer, whose weights fix its size: only inputs giving exactly "
             f"{row.input} there qualify (other shapes with the same number of values: "
@@ -541,21 +554,26 @@ def inverse(spec: Spec, output: Sequence[int], at: str | None = None) -> Answer:
     row = report.rows[number - 1]
     notes = Notes()
     names = axis_names(report.input.rank)
-    if not row.output.is_flat:
+    if row.output.is_map:
         if len(output) != row.output.rank:
             raise SpecError(
                 f"{row.name} has {row.output.rank} spatial axes ({', '.join(axis_names(row.output.rank))}): "
                 f"give {row.output.rank} sizes such as {'x'.join(['7'] * row.output.rank)}"
             )
         targets = [tuple(output)]
-    elif row.input.is_flat or not _is_flatten(report.steps[number - 1]):
+    elif not row.input.is_map or not _is_flatten(report.steps[number - 1]):
+        what = "a token sequence" if row.output.tokens else "a flat vector"
         raise SpecError(
-            f"the output of {row.name} is a flat vector of fixed length; ask at a spatial layer or a flatten"
+            f"the output of {row.name} is {what} of fixed length; ask at a spatial layer, a flatten or tokens"
         )
     else:
+        if row.output.tokens and len(output) == 2 and output[1] == row.output.channels:
+            output = output[:1]  # N×C: the number of tokens counts
         if len(output) != 1:
-            raise SpecError(f"{row.name} gives a flat vector: give one length such as {row.output.channels}")
-        channels = row.input.channels
+            example = row.output.spatial[0] if row.output.tokens else row.output.channels
+            raise SpecError(f"{row.name} gives {'tokens' if row.output.tokens else 'a flat vector'}: "
+                            f"give one length such as {example}")
+        channels = 1 if row.output.tokens else row.input.channels
         if output[0] % channels:
             return Answer(
                 report,
@@ -570,7 +588,7 @@ def inverse(spec: Spec, output: Sequence[int], at: str | None = None) -> Answer:
         )
     # the whole network must run; dense weights are not held to the spec's own size here
     per_axis = [replay(report, axis, None, notes, weights=False) for axis in range(len(names))]
-    source = number if not row.output.is_flat else report.steps[number - 1].inputs[0]
+    source = number if row.output.is_map else report.steps[number - 1].inputs[0]
     solutions = []
     for target in targets:
         for axis, name in enumerate(names):

@@ -29,10 +29,18 @@ class LayerError(Exception):
 
 
 class Shape(NamedTuple):
-    """A tensor's shape without the batch: spatial sizes then channels, or a flat vector."""
+    """A tensor's shape without the batch: a map, a flat vector or a sequence of tokens.
+
+    A map has spatial sizes then channels (``Shape((24, 24), 10)``, 24×24×10); a flat vector
+    has no spatial sizes (``Shape((), 500)``).  A sequence of N tokens of C channels is
+    ``Shape((N,), C, tokens=True)``, printed ``197×768 tok``: its one axis is the sequence,
+    which has no geometry (attention reads every token), so it is never a 1-D map.  ``dims``
+    is (N, C) for it, as for a map of length N.
+    """
 
     spatial: tuple[int, ...]
     channels: int
+    tokens: bool = False
 
     @property
     def rank(self) -> int:
@@ -50,8 +58,18 @@ class Shape(NamedTuple):
     def is_flat(self) -> bool:
         return not self.spatial
 
+    @property
+    def is_map(self) -> bool:
+        """Spatial axes that windows slide over: neither a flat vector nor a token sequence."""
+        return bool(self.spatial) and not self.tokens
+
+    @property
+    def layout(self) -> str:
+        """``tokens`` for a token sequence, ``spatial`` for a map or a flat vector (JSON's ``layout``)."""
+        return "tokens" if self.tokens else "spatial"
+
     def __str__(self) -> str:
-        return "×".join(str(d) for d in self.dims)
+        return "×".join(str(d) for d in self.dims) + (" tok" if self.tokens else "")
 
 
 def axis_names(rank: int) -> tuple[str, ...]:

@@ -4,7 +4,9 @@ A kind is one self-describing class: its name and aliases, its options (type, de
 docs), its shape rule, parameters and MACs (``apply``), a compact summary for the table, and
 its PyTorch equivalent (``torch``: a list of ``torch.nn`` class names with their arguments,
 which the oracle tests build and the exporter writes), and what the solver and the receptive
-fields need beyond its per-axis ops (``flattens``, ``fixes_input``, ``interpolation``).  The
+fields need beyond its per-axis ops (``flattens``, ``fixes_input``, ``fixed_output``,
+``interpolation``).  Which inputs a kind takes (a map, a flat vector, a token sequence) is its
+``input`` and ``on_tokens``, checked by :meth:`Kind.check_input`.  The
 spec parser, the evaluator, the solver, the receptive fields, the schema, the ``kinds`` listing
 and docs/kinds.md, the exporter and the oracle tests all read :data:`KINDS`.
 
@@ -106,6 +108,76 @@ class DropPath(nn.Module):
         mask = x.new_empty((x.shape[0],) + (1,) * (x.dim() - 1)).bernoulli_(keep)
         return x * mask / keep
 ''',
+    "Tokens": '''
+class Tokens(nn.Module):
+    """A map (N, C, *spatial) as a sequence of tokens (N, T, C), T = ∏spatial: one token per position."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.flatten(2).transpose(1, 2)
+''',
+    "Untokens": '''
+class Untokens(nn.Module):
+    """A sequence of tokens (N, T, C) back to a map (N, C, *size), ∏size = T."""
+
+    def __init__(self, size: tuple[int, ...]) -> None:
+        super().__init__()
+        self.size = tuple(size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.transpose(1, 2).reshape(x.shape[0], x.shape[2], *self.size)
+''',
+    "ClassToken": '''
+class ClassToken(nn.Module):
+    """A learned token put first in every sequence (ViT's class token): (N, T, C) → (N, T + 1, C)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.token = nn.Parameter(torch.zeros(1, 1, channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.token.expand(x.shape[0], -1, -1), x], dim=1)
+''',
+    "PositionEmbedding": '''
+class PositionEmbedding(nn.Module):
+    """A learned embedding per position added to a sequence of tokens (N, T, C); T is fixed."""
+
+    def __init__(self, length: int, channels: int) -> None:
+        super().__init__()
+        self.embedding = nn.Parameter(torch.empty(1, length, channels).normal_(std=0.02))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.embedding
+''',
+    "SelfAttention": '''
+class SelfAttention(nn.Module):
+    """Multi-head self-attention on tokens (N, T, C), nn.MultiheadAttention's parameters, its
+    products written out (q·kᵀ and the weights times v), so that torch.utils.flop_counter sees them."""
+
+    def __init__(self, channels: int, heads: int, bias: bool = True) -> None:
+        super().__init__()
+        if channels % heads:
+            raise ValueError(f"{channels} channels do not divide into {heads} heads")
+        self.heads = heads
+        self.qkv = nn.Linear(channels, 3 * channels, bias=bias)
+        self.proj = nn.Linear(channels, channels, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, t, c = x.shape
+        q, k, v = self.qkv(x).reshape(n, t, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        weights = (q @ k.transpose(-2, -1) * (c // self.heads) ** -0.5).softmax(dim=-1)
+        return self.proj((weights @ v).transpose(1, 2).reshape(n, t, c))
+''',
+    "TokenPool": '''
+class TokenPool(nn.Module):
+    """A sequence of tokens (N, T, C) read out as (N, C): its first token (ViT's class token) or their mean."""
+
+    def __init__(self, mode: str = "first") -> None:
+        super().__init__()
+        self.mode = mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, 0] if self.mode == "first" else x.mean(dim=1)
+''',
 }
 
 ACTIVATIONS: dict[str, TorchModule] = {
@@ -151,10 +223,12 @@ class Kind:
     doc: ClassVar[str] = ""
     params_doc: ClassVar[str] = "0"  # the parameter count as a formula, for the kinds reference
     example: ClassVar[str] = ""
-    input: ClassVar[str] = "any"  # "spatial", "flat" or "any"
+    input: ClassVar[str] = "any"  # "spatial" (a map), "flat", "tokens" or "any" (a map or a flat vector)
+    on_tokens: ClassVar[bool] = False  # it also takes a token sequence, acting on each token's channels
     # What the solver and the receptive fields need to know beyond axis_ops:
-    flattens: ClassVar[bool] = False  # its output is one vector of all its input's values
+    flattens: ClassVar[bool] = False  # its output holds all its input's values, no spatial axis left
     fixes_input: ClassVar[bool] = False  # its weights fix its input's length (a flatten before it is held)
+    fixed_output: ClassVar[bool] = False  # its output's size is the same whatever its input's length
     # False for a kind with no PyTorch equivalent (an opaque imported layer): no oracle case, no export
     has_torch: ClassVar[bool] = True
     # The option that a `like: NAME` reference fills with that tensor's spatial sizes when the
@@ -183,11 +257,34 @@ class Kind:
         (PyTorch's) the receptive fields follow; None for every other kind."""
         return None
 
+    def fixes_length(self, x: Shape) -> bool:
+        """Whether the layer fixes the length of its input ``x``, so that a flatten (or ``tokens``)
+        before it is held to the spec's size: ``fixes_input``, except on a token sequence, where a
+        layer applied to each token (dense, mlp) fixes only the channels."""
+        return self.fixes_input and (not x.tokens or self.input == "tokens")
+
     def check_input(self, x: Shape) -> None:
+        if x.tokens:
+            if self.input == "tokens" or self.on_tokens:
+                return
+            need = "a spatial input" if self.input == "spatial" else "a map or a flat vector"
+            raise LayerError(f"{self.name} needs {need}, not a token sequence {x}: add {untokens_hint(x)} first")
+        if self.input == "tokens":
+            what = "a flat vector" if x.is_flat else f"the map {x}: add `- tokens` first"
+            raise LayerError(f"{self.name} needs a token sequence (N×C tok), not {what}")
         if self.input == "spatial" and x.is_flat:
             raise LayerError(f"{self.name} needs a spatial input (L×C, H×W×C or D×H×W×C), not a flat vector")
         if self.input == "flat" and not x.is_flat:
             raise LayerError(f"{self.name} needs a flat input: add `- flatten` before it")
+
+
+def untokens_hint(x: Shape) -> str:
+    """``untokens: {size: [14, 14]}`` for a square number of tokens, else the rule for the sizes."""
+    n = x.spatial[0]
+    side = math.isqrt(n)
+    if side * side == n:
+        return f"`untokens: {{size: [{side}, {side}]}}`"
+    return f"`untokens: {{size: [H, W]}}` with H·W = {n}"
 
 
 KINDS: dict[str, Kind] = {}
@@ -825,16 +922,23 @@ class Dense(Kind):
     fixes_input = True
     aliases: ClassVar[dict[str, Opts]] = {"linear": {}, "fc": {}}
     input = "flat"
+    on_tokens = True
     options = (
         Option("out", Int(), doc="output features", aliases=("units", "filters", "out_channels", "out_features")),
         BIAS,
     )
-    doc = "A fully connected layer (PyTorch Linear) on a flat input: in·out + out params."
+    doc = (
+        "A fully connected layer (PyTorch Linear) on a flat input, or on each token of a sequence "
+        "(N×in tok → N×out tok, N·in·out MACs): in·out + out params."
+    )
     example = "dense: {out: 10}"
 
     def apply(self, o: Opts, x: Shape) -> Outcome:
         n, out = x.channels, o["out"]
-        return Outcome(Shape((), out), params=n * out + (out if o["bias"] else 0), macs=n * out)
+        params = n * out + (out if o["bias"] else 0)
+        if x.tokens:  # Linear acts on the last axis: every token alike
+            return Outcome(x._replace(channels=out), params=params, macs=x.spatial[0] * n * out)
+        return Outcome(Shape((), out), params=params, macs=n * out)
 
     def summary(self, o: Opts) -> str:
         return "" if o["bias"] else "no bias"
@@ -847,6 +951,7 @@ class Dense(Kind):
 class Flatten(Kind):
     name = "flatten"
     flattens = True
+    on_tokens = True
     doc = "Flattens everything into one vector of ∏(all dims) values."
     example = "flatten"
 
@@ -881,6 +986,7 @@ class LayerNorm(Kind):
     name = "layernorm"
     params_doc = "2C (C without bias; 0 without affine)"
     aliases: ClassVar[dict[str, Opts]] = {"layer_norm": {}, "ln": {}}
+    on_tokens = True
     options = (EPS, AFFINE, Option("bias", Bool(), True, "the learnable shift (with affine)"))
     doc = (
         "Layer normalisation over the channels at each position (ConvNeXt's LayerNorm2d; a channels-last "
@@ -897,7 +1003,7 @@ class LayerNorm(Kind):
 
     def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
         args = {"normalized_shape": x.channels, "eps": o["eps"], "elementwise_affine": o["affine"], "bias": o["bias"]}
-        return [("LayerNorm" if x.is_flat else "ChannelLayerNorm", args)]
+        return [("ChannelLayerNorm" if x.is_map else "LayerNorm", args)]  # tokens are channels-last already
 
 
 @register
@@ -965,6 +1071,7 @@ class LayerScaleKind(Kind):
     name = "layer_scale"
     params_doc = "C"
     aliases: ClassVar[dict[str, Opts]] = {"layerscale": {}}
+    on_tokens = True
     options = (Option("init", Number(0.0), 1e-6, "the scale's initial value (no effect on the figures)"),)
     doc = "A learnable scale per channel (ConvNeXt's and CaiT's layer scale γ): C params, no MACs."
     example = "layer_scale: {init: 1e-6}"
@@ -973,12 +1080,14 @@ class LayerScaleKind(Kind):
         return Outcome(x, params=x.channels)
 
     def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
-        return [("LayerScale", {"channels": x.channels, "rank": x.rank, "init": o["init"]})]
+        rank = x.rank if x.is_map else 0  # gamma (C, 1, …, 1) on a map; (C,) on the last axis of tokens
+        return [("LayerScale", {"channels": x.channels, "rank": rank, "init": o["init"]})]
 
 
 @register
 class ChannelSlice(Kind):
     name = "channel_slice"
+    on_tokens = True
     options = (
         Option("start", Int(0), 0, "the first channel taken (from 0)"),
         Option("stop", Int(), doc="one past the last channel taken, as in Python's x[start:stop]"),
@@ -998,7 +1107,7 @@ class ChannelSlice(Kind):
         return f"{o['start']}:{o['stop']}"
 
     def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
-        return [("ChannelSlice", {"start": o["start"], "stop": o["stop"], "dim": 1})]
+        return [("ChannelSlice", {"start": o["start"], "stop": o["stop"], "dim": -1 if x.tokens else 1})]
 
 
 @register
@@ -1021,11 +1130,19 @@ class ChannelShuffle(Kind):
         return [("ChannelShuffle", {"groups": o["groups"]})]
 
 
+def act_module(name: str, x: Shape) -> TorchModule:
+    """An activation's module for input ``x``: softmax runs over the channels, the last axis of tokens."""
+    cls, args = ACTIVATIONS[name]
+    return (cls, {**args, "dim": -1}) if "dim" in args and x.tokens else (cls, args)
+
+
 class Activation(Kind):
     """An element-wise activation: shape unchanged, no params, no MACs."""
 
+    on_tokens = True
+
     def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
-        cls, args = ACTIVATIONS[self.name]
+        cls, args = act_module(self.name, x)
         return [(cls, {**args, **({"negative_slope": o["negative_slope"]} if "negative_slope" in o else {})})]
 
 
@@ -1050,6 +1167,7 @@ for _name in ACTIVATIONS:
 @register
 class Dropout(Kind):
     name = "dropout"
+    on_tokens = True
     module: ClassVar[str] = "Dropout"  # the torch class, whose one argument is p
     options = (Option("rate", Number(0.0, 1.0), 0.5, "the fraction dropped while training", ("p",)),)
     doc = "Dropout: shape unchanged, no params."
@@ -1150,6 +1268,201 @@ class PixelShuffle(Kind):
 
     def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
         return [("PixelShuffle", {"upscale_factor": o["factor"]})]
+
+
+# --- token sequences and attention ---------------------------------------------------------------
+# A sequence of N tokens of C channels is Shape((N,), C, tokens=True); in PyTorch an (N, T, C)
+# tensor, channels last, which nn.Linear and nn.LayerNorm read as they are.
+
+
+@register
+class TokensKind(Kind):
+    name = "tokens"
+    input = "spatial"
+    flattens = True  # the spatial axes end here, as at a flatten
+    doc = "A map as a sequence of tokens, one per position (ViT's patches): H×W×C → (H·W)×C tok; no params."
+    example = "tokens"
+
+    def apply(self, o: Opts, x: Shape) -> Outcome:
+        return Outcome(Shape((math.prod(x.spatial),), x.channels, tokens=True))
+
+    def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
+        return [("Tokens", {})]
+
+
+@register
+class UntokensKind(Kind):
+    name = "untokens"
+    input = "tokens"
+    fixes_input = True  # its sizes fix the sequence's length
+    options = (Option("size", PerAxis(), doc="the map's spatial sizes, one per axis (1 to 3); they multiply to N"),)
+    doc = "A token sequence back to a map: N×C tok → H×W×C with H·W = N (`size`: one size per axis); no params."
+    example = "untokens: {size: [14, 14]}"
+
+    def size(self, o: Opts) -> tuple[int, ...]:
+        value = o["size"]
+        return value if isinstance(value, tuple) else (value,)
+
+    def apply(self, o: Opts, x: Shape) -> Outcome:
+        size, n = self.size(o), x.spatial[0]
+        if len(size) > 3:
+            raise LayerError(f"size has {len(size)} axes: a map has 1 to 3 (L; H, W; D, H, W)")
+        if math.prod(size) != n:
+            raise LayerError(
+                f"size {'×'.join(map(str, size))} holds {math.prod(size)} positions but the sequence has {n} "
+                f"tokens: give sizes that multiply to {n}"
+            )
+        return Outcome(Shape(size, x.channels))
+
+    def summary(self, o: Opts) -> str:
+        return f"→ {'×'.join(map(str, self.size(o)))}"
+
+    def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
+        return [("Untokens", {"size": self.size(o)})]
+
+
+@register
+class ClassToken(Kind):
+    name = "class_token"
+    params_doc = "C"
+    aliases: ClassVar[dict[str, Opts]] = {"cls_token": {}}
+    input = "tokens"
+    doc = "A learned token put first (ViT's class token): N×C tok → (N + 1)×C tok; C params."
+    example = "class_token"
+
+    def apply(self, o: Opts, x: Shape) -> Outcome:
+        return Outcome(x._replace(spatial=(x.spatial[0] + 1,)), params=x.channels)
+
+    def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
+        return [("ClassToken", {"channels": x.channels})]
+
+
+@register
+class PositionEmbedding(Kind):
+    name = "position_embedding"
+    params_doc = "N·C"
+    aliases: ClassVar[dict[str, Opts]] = {"pos_embedding": {}}
+    input = "tokens"
+    fixes_input = True  # one embedding per position: N is fixed, and with it the input's size
+    doc = (
+        "A learned embedding per position added to the tokens (ViT's): N×C tok, unchanged; N·C params, "
+        "which fix N and so the input size."
+    )
+    example = "position_embedding"
+
+    def apply(self, o: Opts, x: Shape) -> Outcome:
+        return Outcome(x, params=x.spatial[0] * x.channels)
+
+    def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
+        return [("PositionEmbedding", {"length": x.spatial[0], "channels": x.channels})]
+
+
+@register
+class Attention(Kind):
+    name = "attention"
+    params_doc = "4C² + 4C (4C² without bias)"
+    aliases: ClassVar[dict[str, Opts]] = {"self_attention": {}}
+    input = "tokens"
+    options = (
+        Option("heads", Int(), doc="attention heads (C must divide by it)", aliases=("num_heads",)),
+        Option("bias", Bool(), True, "biases of the q, k, v and output projections", ("use_bias",)),
+    )
+    doc = (
+        "Multi-head self-attention (PyTorch MultiheadAttention's parameters): N×C tok, unchanged; "
+        "4C² + 4C params; 4·N·C² MACs in the q, k, v and output projections plus 2·N²·C in q·kᵀ and "
+        "the weights times v."
+    )
+    example = "attention: {heads: 12}"
+
+    def apply(self, o: Opts, x: Shape) -> Outcome:
+        n, c, heads = x.spatial[0], x.channels, o["heads"]
+        if c % heads:
+            raise LayerError(f"{c} channels do not divide into {heads} heads: change heads")
+        params = 4 * c * c + (4 * c if o["bias"] else 0)
+        return Outcome(x, params=params, macs=4 * n * c * c + 2 * n * n * c)
+
+    def summary(self, o: Opts) -> str:
+        return f"h{o['heads']}" + ("" if o["bias"] else " no bias")
+
+    def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
+        return [("SelfAttention", {"channels": x.channels, "heads": o["heads"], "bias": o["bias"]})]
+
+
+@register
+class Mlp(Kind):
+    name = "mlp"
+    params_doc = "C·H + H·out, plus H + out if bias"
+    input = "flat"
+    on_tokens = True
+    fixes_input = True  # on a flat vector, as dense
+    options = (
+        Option("hidden", Int(), doc="the hidden width H", aliases=("hidden_features", "mlp_dim")),
+        Option("out", Int(), None, "output channels (default: the input's C)", ("out_features",)),
+        Option("act", Choice(tuple(ACTIVATIONS), allow_none=True), "gelu", "the activation between the two"),
+        Option("bias", Bool(), True, "the biases of both linear layers", ("use_bias",)),
+        Option(
+            "dropout",
+            Number(0.0, 1.0),
+            None,
+            "dropout after the activation and after the second linear, as torchvision's MLPBlock (none: no dropout)",
+        ),
+    )
+    doc = (
+        "Two linear layers with an activation between (a transformer's MLP): C → H → out on each token "
+        "(or on a flat vector); their params, and N·(C·H + H·out) MACs on N tokens."
+    )
+    example = "mlp: {hidden: 3072, act: gelu}"
+
+    def apply(self, o: Opts, x: Shape) -> Outcome:
+        c, hidden = x.channels, o["hidden"]
+        out = o["out"] or c
+        weights = c * hidden + hidden * out
+        params = weights + (hidden + out if o["bias"] else 0)
+        tokens = x.spatial[0] if x.tokens else 1
+        return Outcome(x._replace(channels=out), params=params, macs=tokens * weights)
+
+    def summary(self, o: Opts) -> str:
+        parts = [str(o["hidden"]), o["act"], o["out"] and f"→ {o['out']}", not o["bias"] and "no bias"]
+        if o["dropout"] is not None:
+            parts.append(f"dropout {o['dropout']:g}")
+        return " ".join(p for p in parts if p)
+
+    def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
+        c, hidden, bias = x.channels, o["hidden"], o["bias"]
+        drop = [("Dropout", {"p": o["dropout"]})] if o["dropout"] is not None else []
+        return [
+            ("Linear", {"in_features": c, "out_features": hidden, "bias": bias}),
+            *([act_module(o["act"], x)] if o["act"] else []),
+            *drop,
+            ("Linear", {"in_features": hidden, "out_features": o["out"] or c, "bias": bias}),
+            *drop,
+        ]
+
+
+@register
+class TokenPool(Kind):
+    name = "token_pool"
+    input = "tokens"
+    fixed_output = True  # C, however many tokens
+    options = (
+        Option(
+            "mode",
+            Choice(("first", "mean")),
+            "first",
+            "first: the first token (ViT's class-token read-out, x[:, 0]); mean: the average of the tokens",
+        ),
+    )
+    doc = "A token sequence read out as one vector: N×C tok → C, its first token or the mean of all; no params."
+    example = "token_pool: {mode: first}"
+
+    def apply(self, o: Opts, x: Shape) -> Outcome:
+        return Outcome(Shape((), x.channels))
+
+    def summary(self, o: Opts) -> str:
+        return str(o["mode"])
+
+    def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
+        return [("TokenPool", {"mode": o["mode"]})]
 
 
 def channel_slice(start: int, stop: int) -> tuple[Kind, Opts]:

@@ -54,5 +54,7 @@ def grouped(n: int) -> str:
 
 
 def shape(s: Shape, sep: str = "×") -> str:
-    """24×24×10 on screen; ``sep="x"`` gives 24x24x10 for CSV, where × would trip ASCII tools."""
-    return sep.join(str(d) for d in s.dims)
+    """24×24×10 on screen, a token sequence marked (197×768 tok); ``sep="x"`` gives the bare dims
+    24x24x10 and 197x768 for CSV, where × would trip ASCII tools."""
+    text = sep.join(str(d) for d in s.dims)
+    return f"{text} tok" if s.tokens and sep == "×" else text

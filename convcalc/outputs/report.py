@@ -49,6 +49,7 @@ def row_document(r: Row, rf: RowField | None = None) -> dict[str, Any]:
         "summary": r.summary,
         "input": list(r.input.dims),
         "output": list(r.output.dims),
+        "layout": r.output.layout,
         "params": r.params,
         "buffers": r.buffers,
         "macs": r.macs,
@@ -85,6 +86,7 @@ def report_document(report: Report, rf: bool = False) -> dict[str, Any]:
         "description": report.description,
         "input": list(report.input.dims),
         "output": list(report.output.dims),
+        "outputs": [{"name": o.name, "shape": list(o.shape.dims)} for o in report.outputs],
         "batch": report.batch,
         "dtype": report.dtype,
         "layers": [row_document(r, fields.rows[i] if fields else None) for i, r in enumerate(report.rows)],
@@ -238,6 +240,13 @@ def totals_lines(report: Report, exact: bool) -> list[tuple[str, str]]:
     ]
 
 
+def outputs_text(report: Report, one: str = "") -> str:
+    """``12×12×10``, or each output with its name when the spec lists several."""
+    if len(report.outputs) <= 1:
+        return one + h.shape(report.output)
+    return "outputs " + ", ".join(f"{visible(o.name)} {h.shape(o.shape)}" for o in report.outputs)
+
+
 def write_markdown(report: Report, term: Terminal) -> str:
     marker = _marker(report)
     lines = []
@@ -245,7 +254,7 @@ def write_markdown(report: Report, term: Terminal) -> str:
         lines += [f"### {visible(report.name)}", ""]
     if report.description:
         lines += [visible(report.description.strip()), ""]
-    lines += [f"Input {h.shape(report.input)} → output {h.shape(report.output)}", ""]
+    lines += [f"Input {h.shape(report.input)} → {outputs_text(report, 'output ')}", ""]
     fields = _fields(report, term.rf)
     rf_head, rf_rule = (f" {rf_header(report)} |", "---|") if fields else ("", "")
     lines.append(f"| # | name | kind | kernel/stride/pad | output | params | MACs | FLOPs | flags |{rf_head}")
@@ -362,7 +371,7 @@ def write_table(report: Report, term: Terminal) -> str:
             add(pad + cell if right else cell + pad, cell_style)
 
     title = f"{visible(report.name)}: " if report.name else ""
-    add(f"{title}{h.shape(report.input)} → {h.shape(report.output)}\n\n", "bold")
+    add(f"{title}{h.shape(report.input)} → {outputs_text(report)}\n\n", "bold")
     line(lines[0][0], None, header=True)
     add("\n " + "─" * (sum(widths) + 3 * (len(widths) - 1) + 2) + "\n")
     for cells, style in lines[1:]:

@@ -349,7 +349,7 @@ def layer_defs(prefix: str, calls: bool) -> dict[str, Schema]:
         "layer": {
             "description": (
                 "One layer: a kind name (`- relu`), or a mapping with one key, the kind, holding its options "
-                "(`- conv: {out: 64, kernel: 3}`); a construct (residual, scale, split, concat, add, mul, repeat)"
+                "(`- conv: {out: 64, kernel: 3}`); a construct (residual, scale, split, concat, add, mul, repeat, from)"
                 + (", or a block call (`- bottleneck: {mid: 128}`)." if calls else ".")
             ),
             "anyOf": items,
@@ -372,6 +372,13 @@ def layer_defs(prefix: str, calls: bool) -> dict[str, Schema]:
                     "additionalProperties": False,
                 },
             ],
+        },
+        "from": {
+            "description": (
+                "Goes on from an earlier layer's output (a head branching off the trunk): `- from: p4`. "
+                "Adds no row; the layers after it read that tensor."
+            ),
+            "anyOf": [{"type": "string", "minLength": 1}, REFERENCE],
         },
         "scale": {
             "description": (
@@ -483,7 +490,16 @@ def shared_defs() -> dict[str, Schema]:
                 "shape, and exact figures or bounds (_max, _min)."
             ),
             "type": "object",
-            "properties": {"output": ref("shape"), **figures},
+            "properties": {
+                "output": ref("shape"),
+                "outputs": {
+                    "description": "The shape of each output listed under `outputs`, by name.",
+                    "type": "object",
+                    "minProperties": 1,
+                    "additionalProperties": ref("shape"),
+                },
+                **figures,
+            },
             "additionalProperties": False,
             "examples": [{"output": 10, "params": 1007590, "macs_max": "1.5M"}],
         },
@@ -572,6 +588,15 @@ def top_properties() -> Schema:
             "additionalProperties": ref("block"),
         },
         "layers": described("The layers, run in sequence from the input.", ref("layers")),
+        "outputs": {
+            "description": (
+                "The network's outputs, by layer name or path, when there are several (detection heads, "
+                "auxiliary classifiers); the last is `output` in JSON. Default: the last layer's output."
+            ),
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+            "minItems": 1,
+        },
         "expect": ref("expect"),
     }
     assert list(properties) == list(TOP_KEYS), "a top-level key without a schema"

@@ -22,12 +22,12 @@ from .template import substitute
 from ..model.options import LIMIT_TEXT, MAX_INT, Option, OptionError, too_large
 
 FORMAT_VERSION = 1
-TOP_KEYS = ("convcalc", "name", "description", "input", "dtype", "batch", "blocks", "layers", "expect")
+TOP_KEYS = ("convcalc", "name", "description", "input", "dtype", "batch", "blocks", "layers", "outputs", "expect")
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}
 LAYER_KEYS = ("name", "expect", "allow_inexact")  # every layer accepts these besides its options
 FIGURES = ("params", "buffers", "macs", "flops", "activation_bytes", "param_bytes")
 BOUNDS = {f"{f}{suffix}": (f, op) for f in FIGURES for suffix, op in (("", "=="), ("_max", "<="), ("_min", ">="))}
-EXPECT_KEYS = ("output", *BOUNDS)
+EXPECT_KEYS = ("output", "outputs", *BOUNDS)
 SUFFIXES = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 # At most 60 digits and separators, 30 decimals and two exponent digits: "1e999999999" would take
 # forever to expand into a whole number, and 5,000 digits are past what int() converts.
@@ -41,6 +41,7 @@ class Expect(NamedTuple):
     output: tuple[int, ...] | None
     output_mark: Mark | None
     figures: tuple[tuple[str, str, Fraction, Mark], ...]  # (figure, "==" | "<=" | ">=", value, mark)
+    outputs: tuple[tuple[str, tuple[int, ...], Mark], ...] = ()  # the spec's: (output name, shape, mark)
 
 
 class Layer(NamedTuple):
@@ -67,6 +68,7 @@ class Spec(NamedTuple):
     expect: Expect | None
     mark: Mark | None
     blocks: dict[str, Block] | None = None  # the named blocks (None: none defined)
+    outputs: tuple[tuple[str, Mark], ...] = ()  # `outputs: [p3, p4, p5]` (empty: the last layer's)
 
 
 def _where(parent: Any, key: Any, *, value: bool = True) -> Mark | None:
@@ -134,20 +136,28 @@ def parse_expect(value: Any, mark: Mark | None, *, top: bool) -> Expect:
         if top:
             raise SpecError("expect must be a mapping such as {output: 10, params: 1007590}", mark)
         return Expect(parse_shape(value, mark, "expect"), mark, ())
-    output, output_mark, figures = None, None, []
+    output, output_mark, figures, outputs = None, None, [], []
     for key, item in value.items():
         where = _where(value, key)
-        if key not in EXPECT_KEYS:
-            raise SpecError(f"unknown expect key '{key}'{suggest(key, EXPECT_KEYS)}", _where(value, key, value=False))
+        if key not in EXPECT_KEYS or (key == "outputs" and not top):
+            keys = [k for k in EXPECT_KEYS if top or k != "outputs"]
+            raise SpecError(f"unknown expect key '{key}'{suggest(key, keys)}", _where(value, key, value=False))
         if key == "output":
             output, output_mark = parse_shape(item, where, "expect output"), where
+            continue
+        if key == "outputs":
+            if not isinstance(item, LMap) or not item:
+                raise SpecError("expect outputs must map output names to shapes: {p3: 80x80x255, ...}", where)
+            for name, shape in item.items():
+                at = _where(item, name)
+                outputs.append((str(name), parse_shape(shape, at, f"expect outputs {name}"), at or Mark(1, 1)))
             continue
         figure, op = BOUNDS[key]
         count = parse_count(item, where, f"expect {key}")
         if op == "==" and count.denominator != 1:
             raise SpecError(f"expect {key} must be a whole number; {item!r} is {count}", where)
         figures.append((figure, op, count, where or mark or Mark(1, 1)))
-    return Expect(output, output_mark, tuple(figures))
+    return Expect(output, output_mark, tuple(figures), tuple(outputs))
 
 
 def parse_options(kind: Kind, spelling: str, preset: dict[str, Any], raw: Any, mark: Mark | None) -> dict[str, Any]:
@@ -195,7 +205,7 @@ def parse_options(kind: Kind, spelling: str, preset: dict[str, Any], raw: Any, m
 
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
-CONSTRUCTS = ("residual", "scale", "split", "concat", "add", "mul", "repeat")
+CONSTRUCTS = ("residual", "scale", "split", "concat", "add", "mul", "repeat", "from")
 JOINS = ("concat", "add", "mul")  # the constructs that join branches or a named earlier layer
 MAX_REPEAT = 1_000_000
 
@@ -255,6 +265,15 @@ class Split(NamedTuple):
     mark: Mark
 
 
+class From(NamedTuple):
+    """``from: NAME``: go on from an earlier tensor (a head branching off the trunk); adds no row."""
+
+    target: str
+    name: str | None
+    expect: Expect | None
+    mark: Mark
+
+
 class Repeat(NamedTuple):
     times: int
     body: tuple[Node, ...]
@@ -273,7 +292,7 @@ class Call(NamedTuple):
     mark: Mark
 
 
-Node = Layer | Residual | Branches | Skip | Split | Repeat | Call
+Node = Layer | Residual | Branches | Skip | Split | From | Repeat | Call
 
 
 def word_of(node: Node) -> str:
@@ -286,6 +305,8 @@ def word_of(node: Node) -> str:
         return node.op
     if isinstance(node, Split):
         return "split"
+    if isinstance(node, From):
+        return "from"
     return node.op if isinstance(node, Residual) else "repeat"
 
 
@@ -354,6 +375,10 @@ class Parser:
             return self.scale(raw, mark, value_mark)
         if word == "split":
             return self.split(raw, mark, value_mark)
+        if word == "from":
+            if not isinstance(raw, str) or not raw:
+                raise SpecError(f"from takes the name of an earlier layer (`from: stage3`), got {raw!r}", value_mark)
+            return From(raw, None, None, value_mark or mark)
         if word in JOINS:
             return self.join(word, raw, mark, value_mark)
         if word == "repeat":
@@ -573,6 +598,12 @@ def parse_spec(data: Any, *, references: bool = True) -> Spec:
         raw_layers = substitute(raw_layers, {}, _where(data, "layers"))
     layers = Parser(blocks).nodes(raw_layers, _where(data, "layers"))
     expect = parse_expect(data["expect"], _where(data, "expect"), top=True) if "expect" in data else None
+    outputs: list[tuple[str, Mark]] = []
+    if "outputs" in data:
+        raw = data["outputs"]
+        if not isinstance(raw, LList) or not raw or not all(isinstance(v, str) and v for v in raw):
+            raise SpecError("outputs must be a list of layer names: `outputs: [p3, p4, p5]`", _where(data, "outputs"))
+        outputs = [(name, raw.item_marks[i] or Mark(1, 1)) for i, name in enumerate(raw)]
     return Spec(
         version,
         data.get("name"),
@@ -585,6 +616,7 @@ def parse_spec(data: Any, *, references: bool = True) -> Spec:
         expect,
         data.mark,
         blocks,
+        tuple(outputs),
     )
 
 
