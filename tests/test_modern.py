@@ -8,6 +8,7 @@ too.  Numbers in the assertions come from the formulas in the comments.
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 from typing import Any
@@ -353,8 +354,6 @@ def test_heads_off_the_trunk_equal_torch(tmp_path: Path) -> None:
 
 
 def test_outputs_in_json_and_the_title() -> None:
-    import json
-
     result = CliRunner().invoke(main, ["show", "-", "-f", "json"], input=HEADS)
     document = json.loads(result.output)
     assert document["outputs"] == [
@@ -389,3 +388,68 @@ def test_expect_outputs_fail_by_name() -> None:
 )
 def test_bad_outputs_are_one_located_line(layers: str, message: str, tmp_path: Path) -> None:
     test_bad_likes_are_one_located_line(layers, message, tmp_path)
+
+
+# --- random sizes (hypothesis): the constructs against torch modules written here --------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
+POOL = {1: nn.AdaptiveAvgPool1d, 2: nn.AdaptiveAvgPool2d, 3: nn.AdaptiveAvgPool3d}
+
+
+def _figures_of(text: str) -> tuple[tuple[int, ...], int, int]:
+    report = evaluate(load_spec(text))
+    return report.output.dims, report.totals.params, report.totals.flops
+
+
+def _torch_of(model: nn.Module, dims: list[int]) -> tuple[tuple[int, ...], int, int]:
+    out, params, _, flops = torch_figures(model, torch.randn(1, dims[-1], *dims[:-1]))
+    return out, params, flops
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rank=st.integers(1, 3),
+    side=st.integers(1, 6),
+    c=st.integers(1, 12),
+    squeeze=st.integers(1, 6),
+    gate_size=st.sampled_from(["global", "full"]),
+)
+def test_random_gates_equal_torch(rank: int, side: int, c: int, squeeze: int, gate_size: str) -> None:
+    dims = [side] * rank + [c]
+    body = [*(["global_pool"] if gate_size == "global" else []),
+            {"conv": {"out": squeeze, "kernel": 1, "act": "relu"}}, {"conv": {"out": c, "kernel": 1, "act": "sigmoid"}}]
+    text = json.dumps({"input": dims, "layers": [{"scale": {"body": body}}]})  # JSON is YAML
+
+    class Gate(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.pool = POOL[rank](1) if gate_size == "global" else nn.Identity()
+            self.a, self.b = CONV[rank](c, squeeze, 1), CONV[rank](squeeze, c, 1)
+
+        def forward(self, x: Any) -> Any:
+            return x * torch.sigmoid(self.b(torch.relu(self.a(self.pool(x)))))
+
+    assert _figures_of(text) == _torch_of(Gate(), dims)
+
+
+@settings(max_examples=60, deadline=None)
+@given(sizes=st.lists(st.integers(1, 6), min_size=1, max_size=4), side=st.integers(1, 5), out=st.integers(1, 5))
+def test_random_splits_equal_torch(sizes: list[int], side: int, out: int) -> None:
+    # every branch but the first is a 1×1 conv of its part: cat(x[:, :a], conv(x[:, a:a+b]), ...)
+    c = sum(sizes)
+    branches = ", ".join("[]" if i == 0 else f"[{{conv: {{out: {out}, kernel: 1}}}}]" for i in range(len(sizes)))
+    text = f"input: [{side}, {side}, {c}]\nlayers:\n  - split: {{sizes: {sizes}, branches: [{branches}]}}\n"
+
+    class Split(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.convs = nn.ModuleList(nn.Conv2d(n, out, 1) for n in sizes[1:])
+
+        def forward(self, x: Any) -> Any:
+            parts = list(torch.split(x, sizes, dim=1))
+            return torch.cat([parts[0], *(conv(p) for conv, p in zip(self.convs, parts[1:]))], dim=1)
+
+    assert _figures_of(text) == _torch_of(Split(), [side, side, c])
