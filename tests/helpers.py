@@ -151,6 +151,12 @@ ZOO: dict[str, Published] = {
     "mobilenet_v2.yaml": Published(3_504_872, 34_112, 300_774_272, (1000,)),
     # torchvision's published figures (86,567,656 params, 17.56 GFLOPS: attention's matmuls counted)
     "vit_b_16.yaml": Published(86_567_656, 0, 17_563_828_224, (1000,)),
+    "shufflenet_v2_x1_0.yaml": Published(2_278_604, 16_180, 144_907_992, (1000,)),
+    # torchvision's deeplabv3_mobilenet_v3_large at 224 (at 256: 2,457,806,720 MACs, test_zoo.py)
+    "deeplabv3_mobilenet_v3_large.yaml": Published(11_025_477, 27_984, 1_882_169_120, (224, 224, 21)),
+    # YOLOv5n v7.0 on 640×640×3 (published: 1.9M params, 4.5 GFLOPs); three outputs, the last
+    # (P5's detect conv) here, all three in test_zoo.py
+    "yolov5n.yaml": Published(1_872_157, 9_504, 2_234_060_800, (20, 20, 255)),
     # Ronneberger et al. 2015: 572×572×1 in, 388×388×2 out
     "unet.yaml": Published(31_030_658, 0, 150_428_424_448, (388, 388, 2)),
     # GoogLeNet inception (3a) on 28×28×192: weights + biases; every conv's output is 28×28

@@ -50,7 +50,7 @@ _counter = itertools.count()
 
 
 class Figures(NamedTuple):
-    output: tuple[int, ...]  # channels-last, without the batch, as convcalc reports it
+    output: Any  # channels-last, without the batch, as convcalc reports it (a tuple of them for several outputs)
     params: int
     buffers: int
     flops: int
@@ -88,14 +88,17 @@ def run_torch(cls: Any, report: Any, device: str = "cpu", x: Any = None) -> tupl
         y = model(x)
     params = sum(p.numel() for p in model.parameters())
     buffers = sum(b.numel() for n, b in model.named_buffers() if n.rpartition(".")[2] in RUNNING_STATS)
-    assert y.shape[0] == report.batch
-    figures = Figures((*y.shape[2:], y.shape[1]), params, buffers, counter.get_total_flops())
+    ys = y if isinstance(y, tuple) else (y,)  # a spec with several `outputs:` returns a tuple
+    assert all(t.shape[0] == report.batch for t in ys)
+    shapes = tuple((*t.shape[2:], t.shape[1]) for t in ys)
+    figures = Figures(shapes[0] if len(shapes) == 1 else shapes, params, buffers, counter.get_total_flops())
     return figures, y
 
 
 def convcalc_figures(report: Any) -> Figures:
     t = report.totals
-    return Figures(report.output.dims, t.params, t.buffers, t.flops)
+    shapes = tuple(o.shape.dims for o in report.outputs)
+    return Figures(shapes if len(shapes) > 1 else report.output.dims, t.params, t.buffers, t.flops)
 
 
 # --- every spec in specs/ ---------------------------------------------------------------------
@@ -108,7 +111,7 @@ def test_zoo_spec_exports_and_agrees(path: Path, tmp_path: Path) -> None:
     theirs, y = run_torch(cls, report, device)
     assert theirs == convcalc_figures(report), f"{path.name} on {device}"
     if device == "cpu":
-        assert torch.isfinite(y).all()
+        assert all(torch.isfinite(t).all() for t in (y if isinstance(y, tuple) else (y,)))
 
 
 def test_state_dict_keys_are_the_row_names(tmp_path: Path) -> None:

@@ -4,8 +4,9 @@ must equal those of the same network built with torch (and torchvision).
     python tools/zoo_reference.py [--json] [--device meta|cpu]
 
 For each zoo spec this builds the network in PyTorch (torchvision's resnet18/34/50/101,
-wide_resnet50_2, vgg16_bn, mobilenet_v2 and vit_b_16; a U-Net, the inception (3a) modules and the two
-textbook blocks are written out below, in plain torch), and counts
+wide_resnet50_2, vgg16_bn, mobilenet_v2, vit_b_16 and shufflenet_v2_x1_0; YOLOv5n, a U-Net, the
+inception (3a) modules and the two textbook blocks are written out below, in plain torch), and
+counts
 
 - params: ``sum(p.numel() for p in model.parameters())``;
 - buffers: the batch norms' ``running_mean`` and ``running_var`` (not ``num_batches_tracked``);
@@ -13,7 +14,8 @@ textbook blocks are written out below, in plain torch), and counts
   gradients enabled and scaled dot-product attention on its math backend, so that attention's
   matmuls are counted (under ``torch.no_grad()`` nn.MultiheadAttention takes a fused fast path,
   and PyTorch's fused CPU attention kernels are invisible to the counter);
-- the output shape, as H×W×C (a flat vector as its length),
+- the output shape, as H×W×C (a flat vector as its length); for a network with several
+  outputs (YOLOv5n's three detection maps), each output's, in order,
 
 on the spec's own input, then evaluates the spec with convcalc and prints both side by side.
 It exits 0 when every figure agrees, 1 on any mismatch, 2 when torch or torchvision is missing
@@ -161,6 +163,138 @@ def two_3x3_convs() -> nn.Module:
     )
 
 
+# YOLOv5n, release v7.0 (ultralytics/yolov5: models/yolov5s.yaml with depth_multiple 0.33 and
+# width_multiple 0.25), its widths and depths worked out; the module tree follows model.0 … model.24.
+
+
+def conv_bn_silu(cin: int, cout: int, k: int = 1, s: int = 1, p: int | None = None) -> nn.Sequential:
+    """YOLOv5's Conv: a conv without bias (padding k // 2 unless given), a batch norm, SiLU."""
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, k, s, k // 2 if p is None else p, bias=False),
+        nn.BatchNorm2d(cout, eps=0.001, momentum=0.03),
+        nn.SiLU(),
+    )
+
+
+class YoloBottleneck(nn.Module):
+    """1×1 then 3×3 on c channels, the input added back when ``shortcut``."""
+
+    def __init__(self, c: int, shortcut: bool) -> None:
+        super().__init__()
+        self.cv1, self.cv2 = conv_bn_silu(c, c, 1), conv_bn_silu(c, c, 3)
+        self.shortcut = shortcut
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y: torch.Tensor = self.cv2(self.cv1(x))
+        return x + y if self.shortcut else y
+
+
+class C3(nn.Module):
+    """cv1 (1×1 to c/2) and n bottlenecks, cv2 (1×1 to c/2) beside them, concatenated, cv3 (1×1 to c)."""
+
+    def __init__(self, cin: int, c: int, n: int = 1, shortcut: bool = True) -> None:
+        super().__init__()
+        self.cv1, self.cv2, self.cv3 = conv_bn_silu(cin, c // 2), conv_bn_silu(cin, c // 2), conv_bn_silu(c, c)
+        self.m = nn.Sequential(*(YoloBottleneck(c // 2, shortcut) for _ in range(n)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.cv3(torch.cat([self.m(self.cv1(x)), self.cv2(x)], dim=1))
+        return out
+
+
+class SPPF(nn.Module):
+    """cv1 (1×1 to c_in/2), three 5×5 stride-1 max pools in sequence, all four concatenated, cv2."""
+
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__()
+        self.cv1, self.cv2 = conv_bn_silu(cin, cin // 2), conv_bn_silu(cin // 2 * 4, cout)
+        self.m = nn.MaxPool2d(5, stride=1, padding=2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.cv1(x)
+        y1 = self.m(x)
+        y2 = self.m(y1)
+        out: torch.Tensor = self.cv2(torch.cat([x, y1, y2, self.m(y2)], dim=1))
+        return out
+
+
+class Concat(nn.Module):
+    def forward(self, xs: list[torch.Tensor]) -> torch.Tensor:
+        return torch.cat(xs, dim=1)
+
+
+class Detect(nn.Module):
+    """One 1×1 conv with bias per level, to 3 anchors × (80 classes + 5) = 255 channels."""
+
+    def __init__(self, channels: tuple[int, ...], classes: int = 80, anchors: int = 3) -> None:
+        super().__init__()
+        self.m = nn.ModuleList(nn.Conv2d(c, anchors * (classes + 5), 1) for c in channels)
+
+    def forward(self, xs: list[torch.Tensor]) -> tuple[torch.Tensor, ...]:
+        return tuple(conv(x) for conv, x in zip(self.m, xs))
+
+
+class YOLOv5n(nn.Module):
+    """The backbone (0–9), the PAN neck (10–23) and Detect (24) on P3, P4 and P5."""
+
+    # inputs of the layers that do not just read the previous one (-1: the previous one)
+    FROM = {12: (-1, 6), 16: (-1, 4), 19: (-1, 14), 22: (-1, 10), 24: (17, 20, 23)}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.model = nn.ModuleList(
+            [
+                conv_bn_silu(3, 16, 6, 2, 2),  # 0, P1/2
+                conv_bn_silu(16, 32, 3, 2),  # 1, P2/4
+                C3(32, 32, 1),  # 2
+                conv_bn_silu(32, 64, 3, 2),  # 3, P3/8
+                C3(64, 64, 2),  # 4
+                conv_bn_silu(64, 128, 3, 2),  # 5, P4/16
+                C3(128, 128, 3),  # 6
+                conv_bn_silu(128, 256, 3, 2),  # 7, P5/32
+                C3(256, 256, 1),  # 8
+                SPPF(256, 256),  # 9
+                conv_bn_silu(256, 128, 1),  # 10
+                nn.Upsample(scale_factor=2, mode="nearest"),  # 11
+                Concat(),  # 12: with 6
+                C3(256, 128, 1, shortcut=False),  # 13
+                conv_bn_silu(128, 64, 1),  # 14
+                nn.Upsample(scale_factor=2, mode="nearest"),  # 15
+                Concat(),  # 16: with 4
+                C3(128, 64, 1, shortcut=False),  # 17, P3
+                conv_bn_silu(64, 64, 3, 2),  # 18
+                Concat(),  # 19: with 14
+                C3(128, 128, 1, shortcut=False),  # 20, P4
+                conv_bn_silu(128, 128, 3, 2),  # 21
+                Concat(),  # 22: with 10
+                C3(256, 256, 1, shortcut=False),  # 23, P5
+                Detect((64, 128, 256)),  # 24
+            ]
+        )
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        saved: list[Any] = []
+        y: Any = x
+        for i, layer in enumerate(self.model):
+            if i in self.FROM:
+                y = [y if j == -1 else saved[j] for j in self.FROM[i]]
+            y = layer(y)
+            saved.append(y)
+        out: tuple[torch.Tensor, ...] = y
+        return out
+
+
+class SegmentationOut(nn.Module):
+    """torchvision's segmentation models return {"out": tensor}: the tensor alone."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)["out"]
+
+
 # --- the zoo: spec file -> how to build the same network in torch ----------------------------
 
 ZOO: list[tuple[str, Callable[[], nn.Module]]] = [
@@ -172,6 +306,9 @@ ZOO: list[tuple[str, Callable[[], nn.Module]]] = [
     ("vgg16_bn.yaml", lambda: torchvision.models.vgg16_bn(weights=None)),
     ("mobilenet_v2.yaml", lambda: torchvision.models.mobilenet_v2(weights=None)),
     ("vit_b_16.yaml", lambda: torchvision.models.vit_b_16(weights=None)),
+    ("shufflenet_v2_x1_0.yaml", lambda: torchvision.models.shufflenet_v2_x1_0(weights=None)),
+    ("yolov5n.yaml", YOLOv5n),
+    ("deeplabv3_mobilenet_v3_large.yaml", lambda: SegmentationOut(torchvision.models.segmentation.deeplabv3_mobilenet_v3_large(weights=None, weights_backbone=None))),
     ("unet.yaml", UNet),
     ("inception3a.yaml", lambda: Inception(192, 64, 96, 128, 16, 32, 32)),
     ("inception3a-naive.yaml", lambda: NaiveInception(192, 64, 128, 32)),
@@ -186,7 +323,14 @@ class Figures(NamedTuple):
     params: int
     buffers: int
     macs: int
-    output: tuple[int, ...]  # H×W×C, or (features,) for a flat vector
+    # H×W×C, or (features,) for a flat vector; a network with several outputs: one such shape each
+    output: tuple[int, ...] | tuple[tuple[int, ...], ...]
+
+
+def hwc(y: torch.Tensor) -> tuple[int, ...]:
+    """A (1, C, H, W) tensor's shape as H×W×C; (1, features) as (features,)."""
+    dims = tuple(int(d) for d in y.shape[1:])
+    return (*dims[1:], dims[0]) if len(dims) > 1 else dims
 
 
 def torch_figures(build: Callable[[], nn.Module], input_hwc: tuple[int, ...], device: str) -> Figures:
@@ -204,9 +348,8 @@ def torch_figures(build: Callable[[], nn.Module], input_hwc: tuple[int, ...], de
     flops = counter.get_total_flops()
     if flops % 2:
         raise AssertionError(f"odd FLOP count {flops}: FlopCounterMode counts 2 per multiply-accumulate")
-    dims = tuple(y.shape[1:])
-    output = (*dims[1:], dims[0]) if len(dims) > 1 else dims  # NCHW -> HWC
-    return Figures(params, buffers, flops // 2, tuple(int(d) for d in output))
+    output = tuple(hwc(t) for t in y) if isinstance(y, (tuple, list)) else hwc(y)  # YOLO: one per level
+    return Figures(params, buffers, flops // 2, output)
 
 
 def convcalc_figures(spec: Path) -> tuple[Figures, tuple[int, ...], list[str]]:
@@ -218,8 +361,9 @@ def convcalc_figures(spec: Path) -> tuple[Figures, tuple[int, ...], list[str]]:
         return _convcalc_subprocess(spec)
     report = evaluate(load_spec(spec.read_bytes()))
     t = report.totals
+    shapes = tuple(tuple(o.shape.dims) for o in report.outputs)
     return (
-        Figures(t.params, t.buffers, t.macs, tuple(report.output.dims)),
+        Figures(t.params, t.buffers, t.macs, shapes if len(shapes) > 1 else tuple(report.output.dims)),
         tuple(report.input.dims),
         [f.message for f in report.failures],
     )
@@ -233,8 +377,9 @@ def _convcalc_subprocess(spec: Path) -> tuple[Figures, tuple[int, ...], list[str
         raise RuntimeError(f"convcalc show {spec.name} failed: {done.stderr.strip()}")
     doc = json.loads(done.stdout)
     t = doc["total"]
+    shapes = tuple(tuple(o["shape"]) for o in doc.get("outputs", []))
     return (
-        Figures(t["params"], t["buffers"], t["macs"], tuple(doc["output"])),
+        Figures(t["params"], t["buffers"], t["macs"], shapes if len(shapes) > 1 else tuple(doc["output"])),
         tuple(doc["input"]),
         [f["message"] if isinstance(f, dict) else str(f) for f in doc["expect"]["failures"]],
     )
@@ -245,7 +390,10 @@ def shape_text(dims: tuple[int, ...]) -> str:
 
 
 def figure_text(figure: str, value: Any) -> str:
-    return shape_text(value) if figure == "output" else f"{value:,}"
+    if figure != "output":
+        return f"{value:,}"
+    several = bool(value) and isinstance(value[0], tuple)
+    return ", ".join(map(shape_text, value)) if several else shape_text(value)
 
 
 def main(argv: list[str] | None = None) -> int:
