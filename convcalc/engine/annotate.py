@@ -147,7 +147,7 @@ def expected_annotations(data: str | bytes) -> dict[int, str]:
         raise SpecError("the spec has no input: add `input: 224x224x3` (H×W×C) to annotate it", spec.mark)
     report = evaluate(spec)  # the same validation, errors and flags as `convcalc show`
     walk = _Recorder(spec, report.batch)
-    walk.nodes(spec.layers, report.input, Scope("", None, 0))
+    walk.network(report.input)
     return {line: annotation(list(e.shapes), e.warned) for line, e in sorted(walk.annotated_lines.items())}
 
 

@@ -285,6 +285,11 @@ class Walk:
         self.calls: list[str] = []  # the block calls being expanded, for recursion and error context
         self.checked = False  # whether any expect was met on the way
 
+    def network(self, first: Shape) -> Shape:
+        """The spec's layers from its input ``first`` (which ``input`` names)."""
+        self.input = first
+        return self.nodes(self.spec.layers, first, Scope("", None, 0))
+
     # --- lists of nodes -------------------------------------------------------------------
 
     def nodes(self, nodes: Sequence[Node], x: Shape, scope: Scope) -> Shape:
@@ -750,8 +755,8 @@ def evaluate(spec: Spec, input: Sequence[int] | str | None = None, batch: int | 
     else:
         raise SpecError("the spec has no input: add `input: 224x224x3` (H×W×C) or pass --input", spec.mark)
     walk = Walk(spec, batch or spec.batch)
-    first = walk.input = shape_of(dims)
-    x = walk.nodes(spec.layers, first, Scope("", None, 0))
+    first = shape_of(dims)
+    x = walk.network(first)
     outputs = walk.network_outputs(spec, x)
     x, walk.cur = outputs[-1].shape, outputs[-1].row
     rows = walk.rows
