@@ -380,12 +380,12 @@ def _grid(report: Report) -> list[bool]:
     ``untokens`` lays them out on: their fields are the hull of everything."""
     grid = [report.input.is_map]
     for row, step in zip(report.rows, report.steps):
-        grid.append(
-            row.output.is_map
-            and row.input.is_map
-            and all(s.is_map for s in row.inputs)
-            and all(grid[a] for a in step.inputs)
-        )
+        on = row.output.is_map and row.input.is_map
+        if on and (len(step.inputs) > 1 or row.inputs):  # a join, or a layer with a like: target
+            on = all(s.is_map for s in row.inputs) and all(grid[a] for a in step.inputs)
+        elif on:
+            on = grid[step.inputs[0]]
+        grid.append(on)
     return grid
 
 
@@ -973,11 +973,12 @@ class _Walk:
         count = len(report.rows) + 1
         work.axis = axis_names(report.input.rank)[axis]
         self.stage_needs: dict[int, tuple[tuple[int, int], ...]] = {}  # per row: each stage's output interval
-        need = self._needs(report, axis, plans, double)
+        grid = _grid(report)
+        need = self._needs(report, axis, plans, double, grid)
         self.maps: list[list[Periodic] | None] = [None] * count
         self.flat: list[Hull] = [None] * count  # flat rows: the hull of everything
         shapes = [report.input, *(row.output for row in report.rows)]
-        self.sizes = [shape.spatial[axis] if on else 0 for shape, on in zip(shapes, _grid(report))]
+        self.sizes = [shape.spatial[axis] if on else 0 for shape, on in zip(shapes, grid)]
         self.figures: list[_Figures | None] = [None] * count
         self.notes: dict[int, list[str]] = {}
         known: dict[int, _Map] = {}  # per stage (shared by a repeat's rows), its map
@@ -1030,14 +1031,12 @@ class _Walk:
         work.row = None
 
     def _needs(
-        self, report: Report, axis: int, plans: Sequence[_Plan | None], double: bool
+        self, report: Report, axis: int, plans: Sequence[_Plan | None], double: bool, grid: Sequence[bool]
     ) -> list[tuple[int, int] | None]:
         """Per tensor, an interval of positions holding its own and every position read later."""
         count = len(report.rows) + 1
         shapes = [report.input, *(row.output for row in report.rows)]
-        need: list[tuple[int, int] | None] = [
-            (0, s.spatial[axis] - 1) if on else None for s, on in zip(shapes, _grid(report))
-        ]
+        need: list[tuple[int, int] | None] = [(0, s.spatial[axis] - 1) if on else None for s, on in zip(shapes, grid)]
         reaches: dict[int, Reach] = {}  # per stage (shared by a repeat's rows)
         for number in range(count - 1, 0, -1):
             plan, step = plans[number - 1], report.steps[number - 1]
