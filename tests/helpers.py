@@ -152,6 +152,9 @@ ZOO: dict[str, Published] = {
     # torchvision's published figures (86,567,656 params, 17.56 GFLOPS: attention's matmuls counted)
     "vit_b_16.yaml": Published(86_567_656, 0, 17_563_828_224, (1000,)),
     "shufflenet_v2_x1_0.yaml": Published(2_278_604, 16_180, 144_907_992, (1000,)),
+    "efficientnet_b0.yaml": Published(5_288_548, 42_016, 385_814_752, (1000,)),
+    "mobilenet_v3_large.yaml": Published(5_483_032, 24_400, 216_589_760, (1000,)),
+    "convnext_tiny.yaml": Published(28_589_128, 0, 4_455_531_264, (1000,)),
     # torchvision's deeplabv3_mobilenet_v3_large at 224 (at 256: 2,457,806,720 MACs, test_zoo.py)
     "deeplabv3_mobilenet_v3_large.yaml": Published(11_025_477, 27_984, 1_882_169_120, (224, 224, 21)),
     # YOLOv5n v7.0 on 640×640×3 (published: 1.9M params, 4.5 GFLOPs); three outputs, the last

@@ -4,9 +4,9 @@ must equal those of the same network built with torch (and torchvision).
     python tools/zoo_reference.py [--json] [--device meta|cpu]
 
 For each zoo spec this builds the network in PyTorch (torchvision's resnet18/34/50/101,
-wide_resnet50_2, vgg16_bn, mobilenet_v2, vit_b_16 and shufflenet_v2_x1_0; YOLOv5n, a U-Net, the
-inception (3a) modules and the two textbook blocks are written out below, in plain torch), and
-counts
+wide_resnet50_2, vgg16_bn, mobilenet_v2, vit_b_16, shufflenet_v2_x1_0, efficientnet_b0,
+mobilenet_v3_large and convnext_tiny; YOLOv5n, a U-Net, the inception (3a) modules and the two
+textbook blocks are written out below, in plain torch), and counts
 
 - params: ``sum(p.numel() for p in model.parameters())``;
 - buffers: the batch norms' ``running_mean`` and ``running_var`` (not ``num_batches_tracked``);
@@ -307,6 +307,9 @@ ZOO: list[tuple[str, Callable[[], nn.Module]]] = [
     ("mobilenet_v2.yaml", lambda: torchvision.models.mobilenet_v2(weights=None)),
     ("vit_b_16.yaml", lambda: torchvision.models.vit_b_16(weights=None)),
     ("shufflenet_v2_x1_0.yaml", lambda: torchvision.models.shufflenet_v2_x1_0(weights=None)),
+    ("efficientnet_b0.yaml", lambda: torchvision.models.efficientnet_b0(weights=None)),
+    ("mobilenet_v3_large.yaml", lambda: torchvision.models.mobilenet_v3_large(weights=None)),
+    ("convnext_tiny.yaml", lambda: torchvision.models.convnext_tiny(weights=None)),
     ("yolov5n.yaml", YOLOv5n),
     ("deeplabv3_mobilenet_v3_large.yaml", lambda: SegmentationOut(torchvision.models.segmentation.deeplabv3_mobilenet_v3_large(weights=None, weights_backbone=None))),
     ("unet.yaml", UNet),
