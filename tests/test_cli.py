@@ -1026,3 +1026,16 @@ def test_info_flag_of_a_1x1_stride2_shortcut(tmp_path: Path) -> None:
     assert flag == flag | {"exact": "57/2", "used": 28, "severity": "info"}, flag
     expect_exit(run("check", path), 0)
     expect_exit(run("check", "--strict", path), 1)
+
+
+def test_the_terminal_table_crops_to_the_width_and_styles_with_ansi() -> None:
+    # Each line is cut to width − 1 cells and an ellipsis, never wrapped; a styled segment is
+    # its SGR codes, the text and a reset (bold 1, dim 2, red 31, yellow 33), as rich writes them.
+    from rich.cells import cell_len
+
+    from convcalc.outputs.report import styled
+
+    segments = [("abcdef", "bold"), ("ghij\n", None), ("漢字漢字", "bold red"), ("\nxy  ", "yellow")]
+    assert styled(segments, 8, True, cell_len) == "\x1b[1mabcdef\x1b[0mg…\n\x1b[1;31m漢字漢字\x1b[0m\n\x1b[33mxy  \x1b[0m\n"
+    assert styled(segments, 5, False, cell_len) == "abcd…\n漢字…\nxy\n"
+    assert styled(segments, None, False, cell_len) == "abcdefghij\n漢字漢字\nxy\n"

@@ -2,7 +2,8 @@
 
 The CLI's ``--format`` choices come from :data:`FORMATS`; adding a format touches this file
 only.  Machine formats (json, csv, tsv) carry exact integers; the terminal table humanises.
-rich is imported inside the table renderer alone, so the other formats start fast.
+The table measures cells with rich's ``cell_len`` (imported there alone, so the other formats
+start fast) and writes its few styles as ANSI codes itself.
 """
 
 from __future__ import annotations
@@ -321,7 +322,7 @@ TABLE_COLUMNS = (  # header, right-aligned
 
 
 def write_table(report: Report, term: Terminal) -> str:
-    """The terminal table, laid out here and styled with rich.
+    """The terminal table, laid out and styled here (rich measures the cells).
 
     rich's own Table measures every cell several times (about 0.4 ms a row); a network of a few
     hundred rows would spend most of a run there, so the columns are sized once, here.
@@ -398,21 +399,43 @@ def write_table(report: Report, term: Terminal) -> str:
     for f in report.failures:
         where = f"line {f.mark.line}: " if f.mark else ""
         add(f"expect failed: {where}{f.message}\n", "bold red")
-    if not term.is_tty:  # a pipe or a file: no colour and no width to fit, so rich would change nothing
+    if not term.is_tty:  # a pipe or a file: no colour and no width to fit
         return "\n".join(text.rstrip() for text in "".join(t for t, _ in segments).splitlines()) + "\n"
-    from rich.console import Console  # start-up: rich renders only for a terminal
-    from rich.text import Text
+    return styled(segments, term.width, term.color, cell_len)
 
-    out = Text(no_wrap=True, overflow="ellipsis")
+
+SGR = {"bold": "1", "dim": "2", "red": "31", "yellow": "33"}  # the styles the table uses, as ANSI codes
+
+
+def styled(
+    segments: Sequence[tuple[str, str | None]], width: int | None, color: bool, cell_len: Callable[[str], int]
+) -> str:
+    """The text for a terminal: each line cropped to ``width`` cells with an ellipsis (never
+    wrapped), each styled segment in its ANSI codes when ``color`` (the codes rich writes for
+    them; rich's Console itself costs a third of the table's start-up)."""
+    lines: list[list[tuple[str, str | None]]] = [[]]
     for text, style in segments:
-        out.append(text, style=style or "")
-    console = Console(
-        force_terminal=term.is_tty and term.color,
-        no_color=not term.color,
-        width=term.width if term.is_tty and term.width else 100_000,
-        highlight=False,
-        color_system="auto" if term.color else None,
-    )
-    with console.capture() as capture:
-        console.print(out, end="")
-    return "\n".join(text.rstrip() for text in capture.get().splitlines()) + "\n"
+        for k, part in enumerate(text.split("\n")):
+            if k:
+                lines.append([])
+            if part:
+                lines[-1].append((part, style))
+    out = []
+    for line in lines[:-1] if lines and not lines[-1] else lines:
+        used, kept = 0, []
+        for part, style in line:
+            size = cell_len(part)
+            if width is not None and used + size > width:  # crop: what fits in width − 1 cells, then …
+                cut = ""
+                for ch in part:
+                    if used + cell_len(cut + ch) > width - 1:
+                        break
+                    cut += ch
+                kept.append((cut + "…", style))
+                break
+            kept.append((part, style))
+            used += size
+        text = "".join(f"\x1b[{';'.join(SGR[w] for w in style.split())}m{part}\x1b[0m" if color and style else part
+                       for part, style in kept)
+        out.append(text.rstrip())
+    return "\n".join(out) + "\n"
