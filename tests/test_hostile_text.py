@@ -146,3 +146,12 @@ def test_json_safe_keeps_the_data(text: str) -> None:
     encoded = json_safe(json.dumps({"k": text}, ensure_ascii=False))
     clean(encoded)
     assert json.loads(encoded) == {"k": text}
+
+
+def test_json_safe_searches_for_exactly_the_characters_it_escapes() -> None:
+    # json_safe skips its translate when a search finds nothing: the search must see every one.
+    from convcalc.base.text import _JSON, _JSON_UNSAFE
+
+    assert {c for c in range(0x110000) if _JSON_UNSAFE.match(chr(c))} == set(_JSON)
+    assert json_safe('{"a": "x"}') == '{"a": "x"}'
+    assert json_safe('{"a": "\u2028\x7f\u202e"}') == '{"a": "\\u2028\\u007f\\u202e"}'
