@@ -94,4 +94,6 @@ def run(argv: list[str] | None = None) -> Any:
     except BrokenPipeError:  # `convcalc ... | head`: the reader left; that is not an error
         sys.stderr.close()
         sys.exit(ExitCode.OK)
+    finally:
+        gc.enable()  # for a caller that runs the command in its own process and goes on
     sys.exit(code or 0)
