@@ -66,6 +66,17 @@ def torch_figures(model: nn.Module, x: Any) -> tuple[tuple[int, ...], int, int, 
     return (*y.shape[2:], y.shape[1]), params, buffers, counter.get_total_flops()
 
 
+def one_located_line(layers: str, message: str, tmp_path: Path, line: int | None = None) -> None:
+    """``show`` on a spec of these layers exits 2 with one ``path:line:col: error:`` line holding ``message``."""
+    path = tmp_path / "bad.yaml"
+    path.write_text("input: 6x6x8\nlayers:\n" + layers, encoding="utf-8")
+    result = CliRunner().invoke(main, ["show", str(path)])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    where = f"{path}:{line}:" if line is not None else f"{path}:"
+    assert len(lines) == 1 and lines[0].startswith(where) and message in lines[0], result.output
+
+
 def test_squeeze_excitation_equals_torch() -> None:
     model = nn.Sequential(
         nn.Conv2d(16, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.SiLU(),
@@ -139,13 +150,7 @@ def test_solve_sees_through_the_gate() -> None:
     ],
 )
 def test_bad_gates_are_one_located_line(layers: str, message: str, tmp_path: Path) -> None:
-    path = tmp_path / "bad.yaml"
-    path.write_text("input: 6x6x8\nlayers:\n" + layers, encoding="utf-8")
-    result = CliRunner().invoke(main, ["show", str(path)])
-    assert result.exit_code == 2
-    lines = result.output.strip().splitlines()
-    line = 2 + layers.count("\n")  # the last layer's line
-    assert len(lines) == 1 and lines[0].startswith(f"{path}:{line}:") and message in lines[0], result.output
+    one_located_line(layers, message, tmp_path, line=2 + layers.count("\n"))  # the last layer's line
 
 
 # --- channel split (ShuffleNetV2) ----------------------------------------------------------------
@@ -295,12 +300,7 @@ def test_solve_follows_like() -> None:
     ],
 )
 def test_bad_likes_are_one_located_line(layers: str, message: str, tmp_path: Path) -> None:
-    path = tmp_path / "bad.yaml"
-    path.write_text("input: 6x6x8\nlayers:\n" + layers, encoding="utf-8")
-    result = CliRunner().invoke(main, ["show", str(path)])
-    assert result.exit_code == 2
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"{path}:") and message in lines[0], result.output
+    one_located_line(layers, message, tmp_path)
 
 
 # --- several outputs and heads off the trunk: from: and outputs: ----------------------------------
