@@ -7,8 +7,8 @@ Everything that can be wrong with a user's input becomes a :class:`SpecError` ca
 from __future__ import annotations
 
 import enum
-from typing import NamedTuple
 
+from .record import Record
 from .text import one_line, visible
 
 
@@ -20,7 +20,7 @@ class ExitCode(enum.IntEnum):
     INVALID = 2  # the spec or the command line is invalid
 
 
-class Mark(NamedTuple):
+class Mark(Record):
     """A position in the spec text, 1-based like every editor."""
 
     line: int
@@ -30,7 +30,7 @@ class Mark(NamedTuple):
 MAX_MESSAGE = 1000  # characters of an error message
 
 
-class Call(NamedTuple):
+class Call(Record):
     """One block call an error happened inside: the block's name and the line of the call."""
 
     block: str

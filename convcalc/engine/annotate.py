@@ -45,10 +45,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import yaml  # type: ignore[import-untyped,unused-ignore]
 
+from ..base.record import Record
 from ..base.errors import SpecError
 from .evaluate import Row, Scope, Walk, evaluate
 from ..spec.loader import load
@@ -71,7 +72,7 @@ _TAIL = re.compile(r"([ \t]*)(#.*)?", re.DOTALL)
 _ANNOTATION = re.compile(rf"(?:(?<=[ \t])|^)#[ \t]*{ARROW}")
 
 
-class Change(NamedTuple):
+class Change(Record):
     """A line whose annotation is missing (``found`` is None) or stale."""
 
     line: int  # 1-based
@@ -79,13 +80,13 @@ class Change(NamedTuple):
     found: str | None
 
 
-class Annotated(NamedTuple):
+class Annotated(Record):
     text: str  # the annotated spec (the input itself when nothing changed)
     changes: tuple[Change, ...]  # what changed, or for --check what would
     skipped: tuple[int, ...]  # layer lines that cannot take a comment (1-based)
 
 
-class _Slot(NamedTuple):
+class _Slot(Record):
     """Where an annotation goes on one line."""
 
     head: str  # the line up to the annotation: content, blanks, the user's own comment

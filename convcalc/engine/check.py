@@ -8,15 +8,15 @@ file into its findings and status; the exit code comes from the statuses alone
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
 
+from ..base.record import Record
 from ..base.errors import ExitCode, SpecError
 from ..base.text import visible
 from .evaluate import evaluate
 from ..spec.parser import load_spec
 
 
-class Finding(NamedTuple):
+class Finding(Record):
     path: str
     line: int | None
     col: int | None
@@ -31,7 +31,7 @@ class Finding(NamedTuple):
         return f"{self.where()}: {self.severity}: {visible(self.message)}"
 
 
-class FileResult(NamedTuple):
+class FileResult(Record):
     path: str
     status: ExitCode
     findings: tuple[Finding, ...]

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from fractions import Fraction
-from typing import NamedTuple
 
+from ..base.record import Record
 from ..base.errors import Mark, SpecError
 from ..base.text import suggest
 from ..model.joins import FITS, Fit, Join, broadcast
@@ -38,7 +38,7 @@ from ..spec.parser import (
 )
 
 
-class Flag(NamedTuple):
+class Flag(Record):
     """A non-integer size, attributed to a layer and an axis."""
 
     layer: str
@@ -61,7 +61,7 @@ class Flag(NamedTuple):
         return frac_text(self.exact)
 
 
-class Row(NamedTuple):
+class Row(Record):
     """One leaf layer's figures, for the whole batch."""
 
     number: int  # 1-based position in the table ("index" in JSON and CSV)
@@ -83,14 +83,14 @@ class Row(NamedTuple):
         return 2 * self.macs
 
 
-class Failure(NamedTuple):
+class Failure(Record):
     """An ``expect`` that did not hold."""
 
     message: str
     mark: Mark | None
 
 
-class Totals(NamedTuple):
+class Totals(Record):
     params: int
     buffers: int
     macs: int
@@ -99,7 +99,7 @@ class Totals(NamedTuple):
     param_bytes: int
 
 
-class Group(NamedTuple):
+class Group(Record):
     """A block call, repeat (and each iteration), residual or join: rows[start:end] belong to it."""
 
     path: str
@@ -111,7 +111,7 @@ class Group(NamedTuple):
     output: Shape
 
 
-class Output(NamedTuple):
+class Output(Record):
     """One of the network's outputs: its name (a row's path, or ``input``), shape and row."""
 
     name: str
@@ -119,7 +119,7 @@ class Output(NamedTuple):
     row: int
 
 
-class Report(NamedTuple):
+class Report(Record):
     name: str | None
     description: str | None
     input: Shape
@@ -221,7 +221,7 @@ def default_names(nodes: Sequence[Node]) -> list[str]:
     return names
 
 
-class Scope(NamedTuple):
+class Scope(Record):
     """Where a list of nodes sits: its path prefix and the scope around it (for ``with`` lookups)."""
 
     prefix: str
@@ -243,7 +243,7 @@ def _join_error(what: str, a: tuple[str, Shape], b: tuple[str, Shape], need: str
     return f"{what}: {a[0]} gives {a[1]} but {b[0]} gives {b[1]}; {need}"
 
 
-class Step(NamedTuple):
+class Step(Record):
     """How one row computes its output: from which earlier rows (0 is the network's input).
 
     The solver and the receptive-field code replay these steps on one spatial axis.

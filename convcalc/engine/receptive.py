@@ -113,8 +113,9 @@ import math
 import struct
 from collections.abc import Callable, Iterable, Sequence
 from fractions import Fraction
-from typing import Any, NamedTuple
+from typing import Any
 
+from ..base.record import Record
 from ..base.errors import SpecError
 from .evaluate import Report, Row
 from ..model.geometry import (
@@ -134,7 +135,7 @@ from ..model.geometry import (
 
 Hull = tuple[int, int] | None  # [lo, hi] on the input grid, None: depends on no input position
 
-class AxisField(NamedTuple):
+class AxisField(Record):
     """One row's receptive field along one axis."""
 
     axis: str
@@ -147,12 +148,12 @@ class AxisField(NamedTuple):
     jumps: tuple[Fraction, ...] = ()  # a join whose inputs' jumps differ: each input's
 
 
-class RowField(NamedTuple):
+class RowField(Record):
     row: int  # the row number (1-based, as in the report)
     axes: tuple[AxisField, ...]
 
 
-class Fields(NamedTuple):
+class Fields(Record):
     rows: tuple[RowField, ...]  # one per report row, in order
     notes: tuple[str, ...]
 
@@ -174,7 +175,7 @@ def _floorf(x: float) -> int:
     return math.floor(f32(x))
 
 
-class Upsampling(NamedTuple):
+class Upsampling(Record):
     """How an ``upsample`` layer picks its sources along one axis, for one input and output size."""
 
     mode: str
@@ -242,7 +243,7 @@ def _transposed_before(op: Transposed) -> int:
     return (reach - op.stride) // 2 if reach >= op.stride else 0
 
 
-class Stage(NamedTuple):
+class Stage(Record):
     """One op of one row on one axis, with its concrete sizes."""
 
     op: AxisOp
@@ -298,7 +299,7 @@ class Stage(NamedTuple):
         return j  # pad, crop
 
 
-class _Plan(NamedTuple):
+class _Plan(Record):
     """How one row reads its inputs on one axis."""
 
     stages: tuple[Stage, ...]  # a layer's ops in order (empty: the size is kept, positions too)
@@ -562,7 +563,7 @@ def _explicit(width: int, first: int, hull: Callable[[int], Hull], work: Work) -
     return Periodic(width, 0, base)
 
 
-class _Map(NamedTuple):
+class _Map(Record):
     """One op on one axis: ``sources(q + every) = sources(q) + shift`` for every q.
 
     ``every`` None: no period (an upsample whose float map has none over the positions read);
@@ -607,7 +608,7 @@ def _halves(q: int) -> Sources:
     return [(q >> 1, 1, 1)]
 
 
-class _Resampling(NamedTuple):
+class _Resampling(Record):
     """How an interpolating layer (upsample) maps positions, and its period candidate."""
 
     how: str  # "bins" (area), "copy", "halves" (nearest ×2), or "float" (PyTorch's float indices)
@@ -876,7 +877,7 @@ def _at(maps: Sequence[Periodic], q: int) -> Hull:
     return maps[0].at(q) if len(maps) == 1 else _union(c.at(q) for c in maps)
 
 
-class _Figures(NamedTuple):
+class _Figures(Record):
     smallest: int | None  # the smallest field over the non-empty positions
     largest: int | None
     empty: int
@@ -1190,7 +1191,7 @@ def receptive_fields(report: Report, double: bool | None = None) -> Fields:
 # --- brute force: per-position index sets (for positions() and the oracle tests) ----------------
 
 
-class Track(NamedTuple):
+class Track(Record):
     """A tensor's per-position hulls on one axis: positions first .. first + len(hulls) − 1."""
 
     first: int

@@ -19,8 +19,8 @@ import itertools
 import math
 from collections.abc import Sequence
 from fractions import Fraction
-from typing import NamedTuple
 
+from ..base.record import Record
 from ..base.errors import SpecError
 from ..base.text import suggest
 from .evaluate import Report, Step, evaluate
@@ -44,7 +44,7 @@ MAX_CLASSES = 200_000  # residue classes alive at once; past this the network is
 Affine = tuple[int, int]  # a·t + b
 
 
-class Progression(NamedTuple):
+class Progression(Record):
     """Input sizes ``start, start + step, …`` up to ``stop`` (None: without end)."""
 
     start: int
@@ -243,7 +243,7 @@ def _op(c: Class, v: Affine, op: AxisOp, accepted: bool, notes: Notes) -> list[t
     return [(c, (v[0] * op.factor, v[1] * op.factor))]
 
 
-class AxisAnswer(NamedTuple):
+class AxisAnswer(Record):
     axis: str
     given: int  # the spec's own input size on this axis
     valid: list[Class]
@@ -450,7 +450,7 @@ def describe(name: str, items: Sequence[Progression]) -> str:
     return "; ".join(parts)
 
 
-class LevelAnswer(NamedTuple):
+class LevelAnswer(Record):
     text: str
     progressions: list[Progression]
     below: int | None
@@ -464,13 +464,13 @@ def level(name: str, classes: Sequence[Class], given: int) -> LevelAnswer:
     return LevelAnswer(describe(name, items), items, below, above)
 
 
-class Solution(NamedTuple):
+class Solution(Record):
     axis: str
     given: int
     levels: dict[str, LevelAnswer]  # "clean", "exact" (forward) or "exact", "floored" (inverse)
 
 
-class Answer(NamedTuple):
+class Answer(Record):
     report: Report
     solutions: list[Solution]
     notes: list[str]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from typing import NamedTuple
+from ..base.record import Record
 
 AXIS_NAMES: dict[int, tuple[str, ...]] = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 # What one cell of an axis is called in a flag's explanation.
@@ -28,7 +28,7 @@ class LayerError(Exception):
     """A shape that cannot exist; the evaluator adds the layer's name and position."""
 
 
-class Shape(NamedTuple):
+class Shape(Record):
     """A tensor's shape without the batch: a map, a flat vector or a sequence of tokens.
 
     A map has spatial sizes then channels (``Shape((24, 24), 10)``, 24×24×10); a flat vector
@@ -76,7 +76,7 @@ def axis_names(rank: int) -> tuple[str, ...]:
     return AXIS_NAMES.get(rank, tuple(f"axis{i}" for i in range(rank)))
 
 
-class AxisFlag(NamedTuple):
+class AxisFlag(Record):
     """A size formula that did not divide evenly along one axis (or a lossy upsample)."""
 
     axis: int  # index into the spatial axes
@@ -203,7 +203,7 @@ def same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[in
 # arithmetic itself stays in window_axis / transposed_axis above.
 
 
-class Window(NamedTuple):
+class Window(Record):
     """A conv or pool window; ``same`` resolves its padding from the input size (TensorFlow's rule)."""
 
     kernel: int
@@ -220,7 +220,7 @@ class Window(NamedTuple):
         return same_padding(size, self.kernel, self.stride, self.dilation) if self.same else (self.before, self.after)
 
 
-class Transposed(NamedTuple):
+class Transposed(Record):
     """A transposed convolution; ``same`` gives size·stride."""
 
     kernel: int
@@ -232,32 +232,32 @@ class Transposed(NamedTuple):
     same: bool = False
 
 
-class Scale(NamedTuple):
+class Scale(Record):
     """Upsampling by a scale as PyTorch computes it: floor(double(size) · double(scale))."""
 
     scale: int | float
 
 
-class Fixed(NamedTuple):
+class Fixed(Record):
     """A size that does not depend on the input (adaptive pools, upsample to a size, global pools)."""
 
     size: int
 
 
-class Shift(NamedTuple):
+class Shift(Record):
     """Padding: size + before + after."""
 
     before: int
     after: int
 
 
-class Crop(NamedTuple):
+class Crop(Record):
     """A centre crop to ``to`` (the input must be at least that)."""
 
     to: int
 
 
-class Times(NamedTuple):
+class Times(Record):
     """Multiplies the size (pixel shuffle)."""
 
     factor: int

@@ -14,12 +14,14 @@ split d//2 before and d − d//2 after (the extra cell after, as the original U-
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple, TypeVar
+from typing import TypeVar
+
+from ..base.record import Record
 
 T = TypeVar("T")
 
 
-class Fit(NamedTuple):
+class Fit(Record):
     """How a skip's two inputs are brought to one spatial size."""
 
     name: str  # "crop" or "pad", as written after ``fit:``
@@ -69,7 +71,7 @@ FITS = {
 }
 
 
-class Join(NamedTuple):
+class Join(Record):
     """A join row's operation and a skip's fit: ``add`` and ``residual`` sum their inputs,
     ``concat`` stacks channels, ``mul`` and ``scale`` (a squeeze-excitation gate) multiply."""
 

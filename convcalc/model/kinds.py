@@ -21,8 +21,9 @@ solver and the receptive fields then handle by the op's type.
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
+from ..base.record import Record
 from .options import (
     REQUIRED,
     Bool,
@@ -194,7 +195,7 @@ ACTIVATIONS: dict[str, TorchModule] = {
 }
 
 
-class Outcome(NamedTuple):
+class Outcome(Record):
     """What one layer does to one sample: its output, parameters, buffers, MACs and flags."""
 
     output: Shape

@@ -12,8 +12,9 @@ import math
 import re
 from collections.abc import Sequence
 from fractions import Fraction
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
+from ..base.record import Record
 from .geometry import LayerError, axis_names
 
 
@@ -64,7 +65,7 @@ class OptionType(Protocol):
     def schema(self) -> dict[str, Any]: ...
 
 
-class Int(NamedTuple):
+class Int(Record):
     """A whole number with a lower bound."""
 
     minimum: int = 1
@@ -83,7 +84,7 @@ class Int(NamedTuple):
         return {"type": "integer", "minimum": self.minimum}
 
 
-class PerAxis(NamedTuple):
+class PerAxis(Record):
     """One whole number for every spatial axis, or a list with one per axis."""
 
     minimum: int = 1
@@ -104,7 +105,7 @@ class PerAxis(NamedTuple):
         return {"oneOf": [one, {"type": "array", "items": one, "minItems": 1, "maxItems": 3}]}
 
 
-class Scale(NamedTuple):
+class Scale(Record):
     """A positive number (whole or decimal) for every axis, or one per axis."""
 
     def parse(self, value: Any) -> float | int | tuple[float | int, ...]:
@@ -124,7 +125,7 @@ class Scale(NamedTuple):
 Padding = int | tuple[int | tuple[int, int], ...] | str
 
 
-class Pad(NamedTuple):
+class Pad(Record):
     """Padding: a number, one per axis, ``[before, after]`` pairs, or ``same``/``valid``."""
 
     words: tuple[str, ...] = ("same", "valid")
@@ -165,7 +166,7 @@ class Pad(NamedTuple):
         return {"oneOf": options}
 
 
-class Bool(NamedTuple):
+class Bool(Record):
     def parse(self, value: Any) -> bool:
         if not isinstance(value, bool):
             raise OptionError(f"must be true or false, got {_show(value)}")
@@ -178,7 +179,7 @@ class Bool(NamedTuple):
         return {"type": "boolean"}
 
 
-class Choice(NamedTuple):
+class Choice(Record):
     choices: tuple[str, ...]
     allow_none: bool = False
 
@@ -202,7 +203,7 @@ class Choice(NamedTuple):
 _EXPONENT_NUMBER = re.compile(r"[-+]?(?:[0-9]{1,20}(?:\.[0-9]{0,20})?|\.[0-9]{1,20})[eE][-+]?[0-9]{1,3}").fullmatch
 
 
-class Number(NamedTuple):
+class Number(Record):
     """A real number in [minimum, maximum) (dropout rates, slopes, epsilons)."""
 
     minimum: float = 0.0
@@ -228,7 +229,7 @@ class Number(NamedTuple):
         return {"anyOf": [out, text]}
 
 
-class Ref(NamedTuple):
+class Ref(Record):
     """The name (or dotted path) of an earlier layer, or ``input``: resolved when the network is walked."""
 
     def parse(self, value: Any) -> str:
@@ -246,7 +247,7 @@ class Ref(NamedTuple):
 _REFERENCE = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*(?:\.[A-Za-z0-9_][A-Za-z0-9_\-]*)*").fullmatch
 
 
-class Norm(NamedTuple):
+class Norm(Record):
     """The normalisation after a layer: ``batch``, ``layer``, ``instance`` or ``{group: G}``."""
 
     words: tuple[str, ...] = ("batch", "layer", "instance")
@@ -281,7 +282,7 @@ class Norm(NamedTuple):
 REQUIRED: Any = object()
 
 
-class Option(NamedTuple):
+class Option(Record):
     """One option of a kind: its canonical name, type, default, aliases and documentation."""
 
     name: str

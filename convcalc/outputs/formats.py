@@ -11,16 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from importlib import import_module
-from typing import Any, NamedTuple
+from typing import Any
+
+from ..base.record import Record
 
 
-class Format(NamedTuple):
+class Format(Record):
     name: str
     help: str
     writers: Mapping[str, str]  # command → "module:function" in convcalc.outputs
 
 
-class Terminal(NamedTuple):
+class Terminal(Record):
     """Where and how the output is shown: decided by the CLI from the real stream, faked by tests."""
 
     is_tty: bool = False

@@ -9,7 +9,7 @@ start fast) and writes its few styles as ANSI codes itself.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 from ..base.text import json_safe, visible
 from . import humanize as h

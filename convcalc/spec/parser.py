@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
-from typing import Any, NamedTuple
+from typing import Any
 
+from ..base.record import Record
 from ..base.errors import Mark, SpecError
 from ..base.text import suggest
 from ..model.joins import FITS
@@ -35,7 +36,7 @@ _COUNT = re.compile(r"\s*([0-9][0-9_,]{0,59}(?:\.[0-9]{1,30})?(?:[eE][-+]?[0-9]{
 _SHAPE_SPLIT = re.compile(r"\s*[x×X*,]\s*")
 
 
-class Expect(NamedTuple):
+class Expect(Record):
     """What a spec or a layer promises: an output shape and bounds on figures."""
 
     output: tuple[int, ...] | None
@@ -44,7 +45,7 @@ class Expect(NamedTuple):
     outputs: tuple[tuple[str, tuple[int, ...], Mark], ...] = ()  # the spec's: (output name, shape, mark)
 
 
-class Layer(NamedTuple):
+class Layer(Record):
     """One leaf layer as written: its kind, its options (canonical names, defaults filled in)."""
 
     kind: Kind
@@ -56,7 +57,7 @@ class Layer(NamedTuple):
     mark: Mark
 
 
-class Spec(NamedTuple):
+class Spec(Record):
     version: int
     name: str | None
     description: str | None
@@ -210,7 +211,7 @@ JOINS = ("concat", "add", "mul")  # the constructs that join branches or a named
 MAX_REPEAT = 1_000_000
 
 
-class Block(NamedTuple):
+class Block(Record):
     """A named template: its argument defaults and its layers, kept as loaded YAML until a call."""
 
     name: str
@@ -219,7 +220,7 @@ class Block(NamedTuple):
     mark: Mark
 
 
-class Residual(NamedTuple):
+class Residual(Record):
     """output = body(x) + shortcut(x), the shortcut the identity when None; or, as ``scale``
     (``op``), output = x · body(x): a gate computed from x (squeeze-excitation) multiplies x."""
 
@@ -231,7 +232,7 @@ class Residual(NamedTuple):
     op: str = "residual"  # or "scale"
 
 
-class Branches(NamedTuple):
+class Branches(Record):
     """Parallel branches on one input, joined by ``op`` (concat on channels, or add)."""
 
     op: str
@@ -241,7 +242,7 @@ class Branches(NamedTuple):
     mark: Mark
 
 
-class Skip(NamedTuple):
+class Skip(Record):
     """Join the current tensor with an earlier named layer's output (``concat``/``add`` ``with``)."""
 
     op: str
@@ -254,7 +255,7 @@ class Skip(NamedTuple):
     target_mark: Mark
 
 
-class Split(NamedTuple):
+class Split(Record):
     """The input's channels cut into consecutive parts, one per branch; the branches' outputs are
     concatenated.  ``sizes`` None: equal parts (checked against the channels at evaluation)."""
 
@@ -265,7 +266,7 @@ class Split(NamedTuple):
     mark: Mark
 
 
-class From(NamedTuple):
+class From(Record):
     """``from: NAME``: go on from an earlier tensor (a head branching off the trunk); adds no row."""
 
     target: str
@@ -274,7 +275,7 @@ class From(NamedTuple):
     mark: Mark
 
 
-class Repeat(NamedTuple):
+class Repeat(Record):
     times: int
     body: tuple[Node, ...]
     name: str | None
@@ -282,7 +283,7 @@ class Repeat(NamedTuple):
     mark: Mark
 
 
-class Call(NamedTuple):
+class Call(Record):
     """A use of a named block with argument values (already free of ``$`` references)."""
 
     block: Block
