@@ -29,14 +29,22 @@ ROOT = Path(__file__).resolve().parent.parent
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def median_ms(argv: list[str], runs: int) -> float:
-    times = []
+def time_ms(argv: list[str]) -> float:
+    start = time.perf_counter()
     subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, env=ENV)
+    return (time.perf_counter() - start) * 1000
+
+
+def medians(cases: dict[str, list[str]], runs: int) -> dict[str, float]:
+    """Each case's median over `runs` rounds; a round runs every case once, so that a machine
+    growing slower or faster during the benchmark moves every case alike, not the last ones."""
+    for argv in cases.values():
+        time_ms(argv)  # warm-up: bytecode caches written, files in the page cache
+    times: dict[str, list[float]] = {label: [] for label in cases}
     for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, env=ENV)
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+        for label, argv in cases.items():
+            times[label].append(time_ms(argv))
+    return {label: statistics.median(t) for label, t in times.items()}
 
 
 def main() -> None:
@@ -48,10 +56,8 @@ def main() -> None:
     cli = [exe] if exe else [sys.executable, "-m", "convcalc"]
     if os.environ.get("CONVCALC_BENCH_CLI"):
         cli = os.environ["CONVCALC_BENCH_CLI"].split()
-    base = median_ms([sys.executable, "-c", "pass"], args.runs)
-    deps = median_ms([sys.executable, "-c", "import yaml, click"], args.runs)
     cases = {
-        "python -c pass": None,
+        "python -c pass": [sys.executable, "-c", "pass"],
         "import yaml, click": [sys.executable, "-c", "import yaml, click"],
         "--version": [*cli, "--version"],
         "--help": [*cli, "--help"],
@@ -62,10 +68,11 @@ def main() -> None:
         "show --rf --format json": [*cli, "show", args.spec, "--rf", "--format", "json"],
         "solve": [*cli, "solve", args.spec],
     }
-    print(f"spec: {args.spec}; median of {args.runs} runs")
+    ms_of = medians(cases, args.runs)
+    base, deps = ms_of["python -c pass"], ms_of["import yaml, click"]
+    print(f"spec: {args.spec}; median of {args.runs} interleaved runs")
     print(f"{'':24} {'time':>10}  {'÷ pass':>6}  {'÷ yaml+click':>12}")
-    for label, argv in cases.items():
-        ms = base if argv is None else deps if label == "import yaml, click" else median_ms(argv, args.runs)
+    for label, ms in ms_of.items():
         print(f"{label:24} {ms:7.1f} ms  {ms / base:5.2f}×  {ms / deps:11.2f}×")
 
 
