@@ -43,6 +43,8 @@ COMMANDS: list[list[str]] = [
     *(["show", "-", "-f", f] for f in ("table", "json", "csv", "tsv", "markdown")),
     ["show", "-", "-f", "json", "--rf"],
     ["show", "-", "--rf", "--depth", "1"],
+    ["show", "-", "--memory", "--depth", "1", "-f", "table"],
+    ["show", "-", "--memory", "-f", "csv"],
     *(["check", "-", "-f", f] for f in ("text", "json", "github")),
     ["solve", "-"],
     ["solve", "-", "-f", "json"],

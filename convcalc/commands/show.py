@@ -37,6 +37,7 @@ def run(
     depth: int | None = None,
     color: str = "auto",
     rf: bool = False,
+    memory: bool = False,
 ) -> int:
     from ..engine.evaluate import evaluate  # start-up: --help and --version never evaluate
     from ..spec.parser import load_spec
@@ -44,7 +45,7 @@ def run(
     path, text = read(spec)
     with about(path):
         report = evaluate(load_spec(text), input=input, batch=batch)
-    term = terminal(color)._replace(depth=depth, rf=rf)
+    term = terminal(color)._replace(depth=depth, rf=rf, memory=memory)
     click.echo(writer(fmt, "show")(report, term), nl=False, color=term.color)
     failed = strict and (report.failing_flags(strict=True) or report.failures)
     return ExitCode.PROBLEMS if failed else ExitCode.OK
@@ -79,6 +80,12 @@ def run(
     help="Add each layer's receptive field per axis: size (min–max over positions), jump and start "
     "(a table column; rf in JSON; rf_min/rf_max/jump/start columns in CSV/TSV).",
 )
+@click.option(
+    "--memory",
+    is_flag=True,
+    help="Add each layer's output memory at the spec's dtype and batch (a table column; a memory "
+    "column in CSV/TSV; JSON rows always have memory).",
+)
 def show(
     spec: str,
     input_: str | None,
@@ -88,6 +95,7 @@ def show(
     depth: int | None,
     color: str,
     rf: bool = False,
+    memory: bool = False,
 ) -> None:
     """Print the per-layer table of SPEC (a YAML file, or - for standard input)."""
-    sys.exit(run(spec, input_, batch, fmt, strict, depth, color, rf))
+    sys.exit(run(spec, input_, batch, fmt, strict, depth, color, rf, memory))

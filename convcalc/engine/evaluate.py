@@ -136,6 +136,11 @@ class Report(Record):
     result: int = 0  # the row whose output is the network's output (0: the input itself)
     outputs: tuple[Output, ...] = ()  # the network's outputs: `outputs:` in order, else the last row's
 
+    def memory(self, row: Row) -> int:
+        """The bytes of a row's output for the whole batch at the spec's dtype (``show --memory``);
+        the totals' ``activation_bytes`` is their sum over the rows."""
+        return row.output.numel * self.batch * DTYPE_BYTES[self.dtype]
+
     def failing_flags(self, strict: bool = False) -> tuple[Flag, ...]:
         """The flags that fail a check: unaccepted warnings; with ``strict``, every unaccepted flag."""
         return tuple(f for f in self.flags if not f.accepted and (strict or f.severity == "warning"))

@@ -30,6 +30,7 @@ class Terminal(Record):
     width: int | None = None
     depth: int | None = None  # fold groups nested this deep into one row (the table only)
     rf: bool = False  # add each row's receptive field (show --rf)
+    memory: bool = False  # add each row's output memory (show --memory)
 
 
 def _register(*formats: Format) -> dict[str, Format]:

@@ -42,7 +42,7 @@ def flag_document(f: Flag) -> dict[str, Any]:
     }
 
 
-def row_document(r: Row, rf: RowField | None = None) -> dict[str, Any]:
+def row_document(r: Row, memory: int, rf: RowField | None = None) -> dict[str, Any]:
     doc = {
         "index": r.number,
         "name": r.name,
@@ -55,6 +55,7 @@ def row_document(r: Row, rf: RowField | None = None) -> dict[str, Any]:
         "buffers": r.buffers,
         "macs": r.macs,
         "flops": r.flops,
+        "memory": memory,
         "flags": [flag_document(f) for f in r.flags] if r.flags else [],
         "depth": r.depth,
         "line": r.mark.line,
@@ -90,7 +91,9 @@ def report_document(report: Report, rf: bool = False) -> dict[str, Any]:
         "outputs": [{"name": o.name, "shape": list(o.shape.dims)} for o in report.outputs],
         "batch": report.batch,
         "dtype": report.dtype,
-        "layers": [row_document(r, fields.rows[i] if fields else None) for i, r in enumerate(report.rows)],
+        "layers": [
+            row_document(r, report.memory(r), fields.rows[i] if fields else None) for i, r in enumerate(report.rows)
+        ],
         "total": {
             "params": t.params,
             "buffers": t.buffers,
@@ -165,30 +168,32 @@ def _cells(r: Row) -> list[Any]:
     ]
 
 
-def _delimited(report: Report, delimiter: str, rf: bool = False) -> str:
+def _delimited(report: Report, delimiter: str, rf: bool = False, memory: bool = False) -> str:
     import csv  # start-up: only CSV and TSV need these
     import io
 
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
     fields = _fields(report, rf)
+    header = COLUMNS + (("memory",) if memory else ())
+    rows = [_cells(r) + ([report.memory(r)] if memory else []) for r in report.rows]
     if fields is None:
-        writer.writerow(COLUMNS)
-        writer.writerows(_cells(r) for r in report.rows)
+        writer.writerow(header)
+        writer.writerows(rows)
     else:
         from .receptive import csv_cells  # start-up: only with --rf
 
-        writer.writerow(COLUMNS + RF_COLUMNS)
-        writer.writerows(_cells(r) + csv_cells(f) for r, f in zip(report.rows, fields.rows))
+        writer.writerow(header + RF_COLUMNS)
+        writer.writerows(cells + csv_cells(f) for cells, f in zip(rows, fields.rows))
     return out.getvalue()
 
 
 def write_csv(report: Report, term: Terminal) -> str:
-    return _delimited(report, ",", term.rf)
+    return _delimited(report, ",", term.rf, term.memory)
 
 
 def write_tsv(report: Report, term: Terminal) -> str:
-    return _delimited(report, "\t", term.rf)
+    return _delimited(report, "\t", term.rf, term.memory)
 
 
 # --- for people: markdown (exact, grouped numbers) and the terminal table -------------------
@@ -258,13 +263,15 @@ def write_markdown(report: Report, term: Terminal) -> str:
     lines += [f"Input {h.shape(report.input)} → {outputs_text(report, 'output ')}", ""]
     fields = _fields(report, term.rf)
     rf_head, rf_rule = (f" {rf_header(report)} |", "---|") if fields else ("", "")
-    lines.append(f"| # | name | kind | kernel/stride/pad | output | params | MACs | FLOPs | flags |{rf_head}")
-    lines.append(f"|--:|---|---|---|---|--:|--:|--:|---|{rf_rule}")
+    mem_head, mem_rule = (" memory |", "--:|") if term.memory else ("", "")
+    lines.append(f"| # | name | kind | kernel/stride/pad | output | params | MACs | FLOPs |{mem_head} flags |{rf_head}")
+    lines.append(f"|--:|---|---|---|---|--:|--:|--:|{mem_rule}---|{rf_rule}")
     for r in report.rows:
         rf_cell = f" {rf_text(fields.rows[r.number - 1])} |" if fields else ""
+        mem_cell = f" {h.grouped(report.memory(r))} B |" if term.memory else ""
         lines.append(
             f"| {r.number} | {r.name} | {r.kind} | {r.summary} | {h.shape(r.output)} | {h.grouped(r.params)} "
-            f"| {h.grouped(r.macs)} | {h.grouped(r.flops)} | {marker([r])} |{rf_cell}"
+            f"| {h.grouped(r.macs)} | {h.grouped(r.flops)} |{mem_cell} {marker([r])} |{rf_cell}"
         )
     lines += ["", *(f"- {k}: {v}" for k, v in totals_lines(report, exact=True))]
     notes = flag_notes(report) + [f"expect failed: {f.message}" for f in report.failures]
@@ -331,7 +338,8 @@ def write_table(report: Report, term: Terminal) -> str:
 
     marker_of = _marker(report)
     fields = _fields(report, term.rf)
-    columns = [*TABLE_COLUMNS, *([(rf_header(report), True)] if fields else [])]
+    memory = [("memory", True)] if term.memory else []
+    columns = [*TABLE_COLUMNS[:-1], *memory, TABLE_COLUMNS[-1], *([(rf_header(report), True)] if fields else [])]
     lines: list[tuple[list[str], str | None]] = [([c for c, _ in columns], "bold")]
     for entry in tree(report, term.depth):
         if isinstance(entry, Row):
@@ -339,6 +347,7 @@ def write_table(report: Report, term: Terminal) -> str:
             marker = marker_of([r])
             name = "  " * r.depth + ("↳ join" if r.inputs else r.name.rpartition(".")[2])
             figures = (r.params, r.macs, r.flops)
+            written = report.memory(r)
             cells = [str(r.number), name, r.kind, r.summary, h.shape(r.output)]
             rf_cell = rf_text(fields.rows[r.number - 1]) if fields else ""
         else:
@@ -347,15 +356,18 @@ def write_table(report: Report, term: Terminal) -> str:
             marker = marker_of(inside)
             name = "  " * g.depth + ("▸ " if folded else "▾ ") + g.path.rpartition(".")[2]
             figures = (sum(r.params for r in inside), sum(r.macs for r in inside), sum(r.flops for r in inside))
+            written = sum(report.memory(r) for r in inside)
             cells = ["", name, g.kind, f"{len(inside)} row{'' if len(inside) == 1 else 's'}", h.shape(g.output)]
             rf_cell = rf_text(fields.rows[g.end - 1]) if fields and folded else ""  # a folded group: its output's
         cells += [h.count(n) if n else "–" for n in figures]
+        if memory:
+            cells.append(h.data_size(written))
         cells.append(marker)
         if fields:
             cells.append(rf_cell)
         lines.append((cells, "bold red" if "warning" in marker else ("yellow" if "info" in marker else None)))
     widths = [max(cell_len(cells[i]) for cells, _ in lines) for i in range(len(columns))]
-    flag_column = len(TABLE_COLUMNS) - 1
+    flag_column = len(TABLE_COLUMNS) - 1 + len(memory)
 
     segments: list[tuple[str, str | None]] = []  # the text with its styles, for rich or as it is
 
