@@ -28,7 +28,18 @@ Invalid specs raise :class:`SpecError` (``err.message``; ``err.mark.line``/``.co
 
 from __future__ import annotations
 
-from .api import check, check_path, check_text, evaluate, load, load_dict, load_path, load_text, report_dict
+from .api import (
+    check,
+    check_path,
+    check_text,
+    evaluate,
+    load,
+    load_dict,
+    load_path,
+    load_text,
+    report_dict,
+    training,
+)
 
 from .base.version import __version__
 
@@ -52,6 +63,7 @@ __all__ = [
     "load_path",
     "load_text",
     "report_dict",
+    "training",
 ]
 
 TYPE_CHECKING = False  # (not typing's, which would cost start-up time; mypy knows the name)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from .base.errors import Mark
     from .engine.evaluate import Report
+    from .engine.training import Training
     from .engine.check import FileResult
     from .spec.parser import Spec
 
@@ -166,11 +167,23 @@ def evaluate(spec: Spec | Source, input: Sequence[int] | str | None = None, batc
         raise _unlocated(err) from None
 
 
-def report_dict(report: Report) -> dict[str, Any]:
-    """The report as the JSON document of ``convcalc show --format json`` (``schema_version`` 1)."""
+def report_dict(report: Report, *, train: str | None = None) -> dict[str, Any]:
+    """The report as the JSON document of ``convcalc show --format json`` (``schema_version`` 1);
+    with ``train`` (an optimizer), as ``show --train --optimizer OPTIMIZER --format json``."""
     from .outputs.report import report_document  # start-up: loaded on first call (module docstring)
 
-    return report_document(report)
+    return report_document(report, train=train)
+
+
+def training(report: Report, optimizer: str = "adam") -> Training:
+    """The cost of one training step (``show --train``): ``backward_macs`` per row,
+    ``total_backward_macs``, ``total_backward_flops``, ``gradient_bytes`` and ``optimizer_bytes``
+    for ``optimizer`` (``sgd``, ``momentum``, ``adam`` or ``adamw``)."""
+    from .engine.training import OPTIMIZERS, training as step  # start-up: loaded on first call
+
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {optimizer!r}")
+    return step(report, optimizer)
 
 
 def check_text(text: str | bytes, path: str = "<text>", *, strict: bool = False) -> FileResult:

@@ -45,6 +45,8 @@ COMMANDS: list[list[str]] = [
     ["show", "-", "--rf", "--depth", "1"],
     ["show", "-", "--memory", "--depth", "1", "-f", "table"],
     ["show", "-", "--memory", "-f", "csv"],
+    ["show", "-", "--train", "-f", "json"],
+    ["show", "-", "--optimizer", "sgd", "--depth", "1"],
     *(["check", "-", "-f", f] for f in ("text", "json", "github")),
     ["solve", "-"],
     ["solve", "-", "-f", "json"],

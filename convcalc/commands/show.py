@@ -38,6 +38,7 @@ def run(
     color: str = "auto",
     rf: bool = False,
     memory: bool = False,
+    train: str | None = None,
 ) -> int:
     from ..engine.evaluate import evaluate  # start-up: --help and --version never evaluate
     from ..spec.parser import load_spec
@@ -45,7 +46,7 @@ def run(
     path, text = read(spec)
     with about(path):
         report = evaluate(load_spec(text), input=input, batch=batch)
-    term = terminal(color)._replace(depth=depth, rf=rf, memory=memory)
+    term = terminal(color)._replace(depth=depth, rf=rf, memory=memory, train=train)
     click.echo(writer(fmt, "show")(report, term), nl=False, color=term.color)
     failed = strict and (report.failing_flags(strict=True) or report.failures)
     return ExitCode.PROBLEMS if failed else ExitCode.OK
@@ -86,6 +87,17 @@ def run(
     help="Add each layer's output memory at the spec's dtype and batch (a table column; a memory "
     "column in CSV/TSV; JSON rows always have memory).",
 )
+@click.option(
+    "--train",
+    is_flag=True,
+    help="Add the cost of a training step: backward MACs and FLOPs per layer and in total, gradient "
+    "and optimizer-state bytes.",
+)
+@click.option(
+    "--optimizer",
+    type=click.Choice(["sgd", "momentum", "adam", "adamw"]),
+    help="The optimizer whose state --train counts (implies --train)  [default: adam]",
+)
 def show(
     spec: str,
     input_: str | None,
@@ -96,6 +108,9 @@ def show(
     color: str,
     rf: bool = False,
     memory: bool = False,
+    train: bool = False,
+    optimizer: str | None = None,
 ) -> None:
     """Print the per-layer table of SPEC (a YAML file, or - for standard input)."""
-    sys.exit(run(spec, input_, batch, fmt, strict, depth, color, rf, memory))
+    optimizer = optimizer or ("adam" if train else None)
+    sys.exit(run(spec, input_, batch, fmt, strict, depth, color, rf, memory, optimizer))

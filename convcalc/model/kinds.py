@@ -195,6 +195,24 @@ ACTIVATIONS: dict[str, TorchModule] = {
 }
 
 
+def parameter_tensors(module: TorchModule) -> int:
+    """How many parameter tensors a module of a kind's ``torch`` list holds (an optimizer keeps a
+    step count per tensor): a weight, and a bias unless ``bias=False``; two for an affine norm."""
+    cls, args = module
+    bias = 1 if args.get("bias", True) else 0
+    if cls == "Linear" or cls.rstrip("123d") in ("Conv", "ConvTranspose"):
+        return 1 + bias
+    if cls.rstrip("123d") == "BatchNorm" or cls == "GroupNorm":
+        return 2 if args.get("affine", True) else 0
+    if cls.rstrip("123d") == "InstanceNorm":
+        return 2 if args.get("affine", False) else 0
+    if cls in ("LayerNorm", "ChannelLayerNorm"):
+        return 1 + bias if args.get("elementwise_affine", True) else 0
+    if cls == "SelfAttention":  # its two Linear layers
+        return 2 * (1 + bias)
+    return 1 if cls in ("LayerScale", "ClassToken", "PositionEmbedding") else 0
+
+
 class Outcome(Record):
     """What one layer does to one sample: its output, parameters, buffers, MACs and flags."""
 
@@ -203,15 +221,24 @@ class Outcome(Record):
     buffers: int = 0
     macs: int = 0
     flags: tuple[AxisFlag, ...] = ()
+    # The MACs of the products that read the layer's input itself, whose input gradient the
+    # backward pass skips when that input needs none (show --train); None: all of ``macs``.
+    input_macs: int | None = None
+
+    @property
+    def entry_macs(self) -> int:
+        return self.macs if self.input_macs is None else self.input_macs
 
     def then(self, other: Outcome) -> Outcome:
-        """Two stages in sequence (separable convs, conv + batch norm)."""
+        """Two stages in sequence (separable convs, conv + batch norm).  The second stage reads
+        the layer's input too while the first has no parameters (a pad before a conv)."""
         return Outcome(
             other.output,
             self.params + other.params,
             self.buffers + other.buffers,
             self.macs + other.macs,
             self.flags + other.flags,
+            self.entry_macs + (0 if self.params else other.entry_macs),
         )
 
 
@@ -1380,7 +1407,7 @@ class Attention(Kind):
         if c % heads:
             raise LayerError(f"{c} channels do not divide into {heads} heads: change heads")
         params = 4 * c * c + (4 * c if o["bias"] else 0)
-        return Outcome(x, params=params, macs=4 * n * c * c + 2 * n * n * c)
+        return Outcome(x, params=params, macs=4 * n * c * c + 2 * n * n * c, input_macs=3 * n * c * c)
 
     def summary(self, o: Opts) -> str:
         return f"h{o['heads']}" + ("" if o["bias"] else " no bias")
@@ -1420,7 +1447,7 @@ class Mlp(Kind):
         weights = c * hidden + hidden * out
         params = weights + (hidden + out if o["bias"] else 0)
         tokens = x.spatial[0] if x.tokens else 1
-        return Outcome(x._replace(channels=out), params=params, macs=tokens * weights)
+        return Outcome(x._replace(channels=out), params=params, macs=tokens * weights, input_macs=tokens * c * hidden)
 
     def summary(self, o: Opts) -> str:
         parts = [str(o["hidden"]), o["act"], o["out"] and f"→ {o['out']}", not o["bias"] and "no bias"]

@@ -31,6 +31,7 @@ class Terminal(Record):
     depth: int | None = None  # fold groups nested this deep into one row (the table only)
     rf: bool = False  # add each row's receptive field (show --rf)
     memory: bool = False  # add each row's output memory (show --memory)
+    train: str | None = None  # add the training figures with this optimizer (show --train)
 
 
 def _register(*formats: Format) -> dict[str, Format]:

@@ -19,6 +19,7 @@ from .formats import Terminal
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ..engine.receptive import Fields, RowField
+    from ..engine.training import Training
 
 SCHEMA_VERSION = 1
 
@@ -42,7 +43,7 @@ def flag_document(f: Flag) -> dict[str, Any]:
     }
 
 
-def row_document(r: Row, memory: int, rf: RowField | None = None) -> dict[str, Any]:
+def row_document(r: Row, memory: int, rf: RowField | None = None, backward: int | None = None) -> dict[str, Any]:
     doc = {
         "index": r.number,
         "name": r.name,
@@ -63,6 +64,8 @@ def row_document(r: Row, memory: int, rf: RowField | None = None) -> dict[str, A
     }
     if r.inputs:
         doc["inputs"] = [list(s.dims) for s in r.inputs]
+    if backward is not None:
+        doc["backward_macs"], doc["backward_flops"] = backward, 2 * backward
     if rf is not None:
         from .receptive import axis_document  # start-up: only with --rf
 
@@ -78,10 +81,20 @@ def _fields(report: Report, rf: bool) -> Fields | None:
     return receptive_fields(report)
 
 
-def report_document(report: Report, rf: bool = False) -> dict[str, Any]:
-    """The JSON document; with ``rf``, each layer gains ``rf`` and the document ``rf_notes``."""
+def _training(report: Report, optimizer: str | None) -> Training | None:
+    if optimizer is None:
+        return None
+    from ..engine.training import training  # start-up: only with --train
+
+    return training(report, optimizer)
+
+
+def report_document(report: Report, rf: bool = False, train: str | None = None) -> dict[str, Any]:
+    """The JSON document; with ``rf``, each layer gains ``rf`` and the document ``rf_notes``;
+    with ``train`` (an optimizer), each layer gains its backward figures and the total ``training``."""
     t = report.totals
     fields = _fields(report, rf)
+    step = _training(report, train)
     doc: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "name": report.name,
@@ -92,7 +105,10 @@ def report_document(report: Report, rf: bool = False) -> dict[str, Any]:
         "batch": report.batch,
         "dtype": report.dtype,
         "layers": [
-            row_document(r, report.memory(r), fields.rows[i] if fields else None) for i, r in enumerate(report.rows)
+            row_document(
+                r, report.memory(r), fields.rows[i] if fields else None, step.backward_macs[i] if step else None
+            )
+            for i, r in enumerate(report.rows)
         ],
         "total": {
             "params": t.params,
@@ -112,6 +128,14 @@ def report_document(report: Report, rf: bool = False) -> dict[str, Any]:
             ],
         },
     }
+    if step is not None:
+        doc["total"]["training"] = {
+            "backward_macs": step.total_backward_macs,
+            "backward_flops": step.total_backward_flops,
+            "gradient_bytes": step.gradient_bytes,
+            "optimizer_bytes": step.optimizer_bytes,
+            "optimizer": step.optimizer,
+        }
     if fields is not None:
         doc["rf_notes"] = list(fields.notes)
     return doc
@@ -135,12 +159,13 @@ def json_lines(document: dict[str, Any]) -> str:
 
 
 def write_json(report: Report, term: Terminal) -> str:
-    return json_lines(report_document(report, term.rf))
+    return json_lines(report_document(report, term.rf, term.train))
 
 
 # --- delimited rows for cut/awk/sort: a header, one row per layer, no decoration ------------
 
 COLUMNS = ("index", "name", "kind", "input", "output", "params", "buffers", "macs", "flops", "flag")
+TRAIN_COLUMNS = ("backward_macs", "backward_flops")  # with --train
 RF_COLUMNS = ("rf_min", "rf_max", "jump", "start")  # with --rf: one value per axis, joined by x like shapes
 
 
@@ -168,15 +193,21 @@ def _cells(r: Row) -> list[Any]:
     ]
 
 
-def _delimited(report: Report, delimiter: str, rf: bool = False, memory: bool = False) -> str:
+def _delimited(report: Report, delimiter: str, term: Terminal) -> str:
     import csv  # start-up: only CSV and TSV need these
     import io
 
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
-    fields = _fields(report, rf)
-    header = COLUMNS + (("memory",) if memory else ())
-    rows = [_cells(r) + ([report.memory(r)] if memory else []) for r in report.rows]
+    fields = _fields(report, term.rf)
+    step = _training(report, term.train)
+    header = COLUMNS + (("memory",) if term.memory else ()) + (TRAIN_COLUMNS if step else ())
+    rows = [
+        _cells(r)
+        + ([report.memory(r)] if term.memory else [])
+        + ([step.backward_macs[i], 2 * step.backward_macs[i]] if step else [])
+        for i, r in enumerate(report.rows)
+    ]
     if fields is None:
         writer.writerow(header)
         writer.writerows(rows)
@@ -189,11 +220,11 @@ def _delimited(report: Report, delimiter: str, rf: bool = False, memory: bool = 
 
 
 def write_csv(report: Report, term: Terminal) -> str:
-    return _delimited(report, ",", term.rf, term.memory)
+    return _delimited(report, ",", term)
 
 
 def write_tsv(report: Report, term: Terminal) -> str:
-    return _delimited(report, "\t", term.rf, term.memory)
+    return _delimited(report, "\t", term)
 
 
 # --- for people: markdown (exact, grouped numbers) and the terminal table -------------------
@@ -233,10 +264,10 @@ def _ranges(numbers: list[int]) -> str:
     return ",".join(str(a) if a == b else (f"{a},{b}" if b == a + 1 else f"{a}-{b}") for a, b in spans)
 
 
-def totals_lines(report: Report, exact: bool) -> list[tuple[str, str]]:
+def totals_lines(report: Report, exact: bool, step: Training | None = None) -> list[tuple[str, str]]:
     t = report.totals
     num = h.grouped if exact else (lambda n: f"{h.count(n)} ({h.grouped(n)})")
-    return [
+    lines = [
         ("params (trainable)", num(t.params)),
         ("buffers (running stats)", num(t.buffers)),
         ("MACs (multiply-accumulates)", num(t.macs)),
@@ -244,6 +275,14 @@ def totals_lines(report: Report, exact: bool) -> list[tuple[str, str]]:
         (f"activations ({report.dtype}, batch {report.batch})", h.data_size(t.activation_bytes)),
         (f"params memory ({report.dtype})", h.data_size(t.param_bytes)),
     ]
+    if step is not None:
+        lines += [
+            ("backward MACs (training)", num(step.total_backward_macs)),
+            ("backward FLOPs (= 2 × MACs)", num(step.total_backward_flops)),
+            (f"gradients ({report.dtype})", h.data_size(step.gradient_bytes)),
+            (f"optimizer state ({step.optimizer})", h.data_size(step.optimizer_bytes)),
+        ]
+    return lines
 
 
 def outputs_text(report: Report, one: str = "") -> str:
@@ -263,17 +302,22 @@ def write_markdown(report: Report, term: Terminal) -> str:
     lines += [f"Input {h.shape(report.input)} → {outputs_text(report, 'output ')}", ""]
     fields = _fields(report, term.rf)
     rf_head, rf_rule = (f" {rf_header(report)} |", "---|") if fields else ("", "")
+    step = _training(report, term.train)
     mem_head, mem_rule = (" memory |", "--:|") if term.memory else ("", "")
-    lines.append(f"| # | name | kind | kernel/stride/pad | output | params | MACs | FLOPs |{mem_head} flags |{rf_head}")
-    lines.append(f"|--:|---|---|---|---|--:|--:|--:|{mem_rule}---|{rf_rule}")
+    bwd_head, bwd_rule = (" backward FLOPs |", "--:|") if step else ("", "")
+    lines.append(
+        f"| # | name | kind | kernel/stride/pad | output | params | MACs | FLOPs |{mem_head}{bwd_head} flags |{rf_head}"
+    )
+    lines.append(f"|--:|---|---|---|---|--:|--:|--:|{mem_rule}{bwd_rule}---|{rf_rule}")
     for r in report.rows:
         rf_cell = f" {rf_text(fields.rows[r.number - 1])} |" if fields else ""
         mem_cell = f" {h.grouped(report.memory(r))} B |" if term.memory else ""
+        bwd_cell = f" {h.grouped(2 * step.backward_macs[r.number - 1])} |" if step else ""
         lines.append(
             f"| {r.number} | {r.name} | {r.kind} | {r.summary} | {h.shape(r.output)} | {h.grouped(r.params)} "
-            f"| {h.grouped(r.macs)} | {h.grouped(r.flops)} |{mem_cell} {marker([r])} |{rf_cell}"
+            f"| {h.grouped(r.macs)} | {h.grouped(r.flops)} |{mem_cell}{bwd_cell} {marker([r])} |{rf_cell}"
         )
-    lines += ["", *(f"- {k}: {v}" for k, v in totals_lines(report, exact=True))]
+    lines += ["", *(f"- {k}: {v}" for k, v in totals_lines(report, exact=True, step=step))]
     notes = flag_notes(report) + [f"expect failed: {f.message}" for f in report.failures]
     if fields:
         notes += [f"receptive field: {n}" for n in (RF_LEGEND, *fields.notes)]
@@ -338,8 +382,9 @@ def write_table(report: Report, term: Terminal) -> str:
 
     marker_of = _marker(report)
     fields = _fields(report, term.rf)
-    memory = [("memory", True)] if term.memory else []
-    columns = [*TABLE_COLUMNS[:-1], *memory, TABLE_COLUMNS[-1], *([(rf_header(report), True)] if fields else [])]
+    step = _training(report, term.train)
+    extra = [("memory", True)] * term.memory + [("bwd FLOPs", True)] * (step is not None)
+    columns = [*TABLE_COLUMNS[:-1], *extra, TABLE_COLUMNS[-1], *([(rf_header(report), True)] if fields else [])]
     lines: list[tuple[list[str], str | None]] = [([c for c, _ in columns], "bold")]
     for entry in tree(report, term.depth):
         if isinstance(entry, Row):
@@ -348,6 +393,7 @@ def write_table(report: Report, term: Terminal) -> str:
             name = "  " * r.depth + ("↳ join" if r.inputs else r.name.rpartition(".")[2])
             figures = (r.params, r.macs, r.flops)
             written = report.memory(r)
+            backward = 2 * step.backward_macs[r.number - 1] if step else 0
             cells = [str(r.number), name, r.kind, r.summary, h.shape(r.output)]
             rf_cell = rf_text(fields.rows[r.number - 1]) if fields else ""
         else:
@@ -357,17 +403,20 @@ def write_table(report: Report, term: Terminal) -> str:
             name = "  " * g.depth + ("▸ " if folded else "▾ ") + g.path.rpartition(".")[2]
             figures = (sum(r.params for r in inside), sum(r.macs for r in inside), sum(r.flops for r in inside))
             written = sum(report.memory(r) for r in inside)
+            backward = 2 * sum(step.backward_macs[entry.start : entry.end]) if step else 0
             cells = ["", name, g.kind, f"{len(inside)} row{'' if len(inside) == 1 else 's'}", h.shape(g.output)]
             rf_cell = rf_text(fields.rows[g.end - 1]) if fields and folded else ""  # a folded group: its output's
         cells += [h.count(n) if n else "–" for n in figures]
-        if memory:
+        if term.memory:
             cells.append(h.data_size(written))
+        if step:
+            cells.append(h.count(backward) if backward else "–")
         cells.append(marker)
         if fields:
             cells.append(rf_cell)
         lines.append((cells, "bold red" if "warning" in marker else ("yellow" if "info" in marker else None)))
     widths = [max(cell_len(cells[i]) for cells, _ in lines) for i in range(len(columns))]
-    flag_column = len(TABLE_COLUMNS) - 1 + len(memory)
+    flag_column = len(TABLE_COLUMNS) - 1 + len(extra)
 
     segments: list[tuple[str, str | None]] = []  # the text with its styles, for rich or as it is
 
@@ -394,9 +443,10 @@ def write_table(report: Report, term: Terminal) -> str:
     if description:  # Text, never markup: names and descriptions come from the spec and may hold [brackets]
         add(f"\n{description}\n")
     add("\n")
-    label = max(len(k) for k, _ in totals_lines(report, exact=False))
-    values = max(len(v) for _, v in totals_lines(report, exact=False))
-    for k, v in totals_lines(report, exact=False):
+    totals = totals_lines(report, exact=False, step=step)
+    label = max(len(k) for k, _ in totals)
+    values = max(len(v) for _, v in totals)
+    for k, v in totals:
         add(k.ljust(label), "bold")
         add("  " + v.rjust(values) + "\n")
     notes = flag_notes(report)

@@ -1,0 +1,268 @@
+"""``show --train``: backward MACs, gradient and optimizer-state bytes, against PyTorch.
+
+The oracle is one training step of the module ``convcalc export --to torch`` writes: a forward
+pass in training mode, ``loss = sum of the outputs``, ``loss.backward()`` under
+``torch.utils.flop_counter.FlopCounterMode``, then the gradients torch filled and, on the CPU,
+the state a real optimizer keeps after ``step()``.
+
+One known difference, asserted exactly rather than hidden: torch's flop counter counts the
+weight gradient of a grouped conv as if it were not grouped (its formula drops ``groups``), that
+is ``groups`` times the products it takes; convcalc counts the products.  The tests add
+``(groups − 1) × forward MACs`` of every grouped conv to convcalc's figure before comparing.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from hypothesis import HealthCheck, assume, given, settings
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # "Failed to initialize NumPy" when numpy is absent
+    from torch.utils.flop_counter import FlopCounterMode
+
+from convcalc.base.errors import SpecError
+from convcalc.engine.evaluate import evaluate
+from convcalc.engine.export import class_name, export_torch
+from convcalc.engine.training import OPTIMIZERS, training
+from convcalc.spec.parser import load_spec
+
+from helpers import ROOT, SPEC_FILES, expect_exit, run, show_json, write
+from test_export import load_module, random_specs
+
+BATCH = 2  # a batch norm in training mode needs more than one value per channel
+RESNET18_BACKWARD_FLOPS = 7_020_265_472  # torchvision resnet18 at 224, batch 1 (docs/pytorch-facts)
+
+
+class Step:
+    """What torch counts for one training step of an exported module on ``device``."""
+
+    def __init__(self, text: str, directory: Path, device: str = "meta") -> None:
+        spec = load_spec(text)
+        self.report = evaluate(spec, batch=BATCH)
+        module = load_module(export_torch(spec), directory)
+        with torch.device(device):
+            self.model = getattr(module, class_name(spec.name))().train()
+        r = self.report
+        self.x = torch.randn(BATCH, r.input.channels, *r.input.spatial, device=device)
+        self.excess = self.grouped_excess()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            y = self.model(self.x)
+            ys = y if isinstance(y, tuple) else (y,)
+            loss = sum(t.sum() for t in ys)
+            with FlopCounterMode(display=False) as counter:
+                if loss.requires_grad:  # a network without parameters has nothing to train
+                    loss.backward()
+        self.backward_flops = counter.get_total_flops()
+        self.with_grad = [p for p in self.model.parameters() if p.grad is not None]
+
+    def grouped_excess(self) -> int:
+        """The FLOPs torch's counter adds to the weight gradient of each grouped conv."""
+        excess = []
+
+        def hook(m: Any, args: Any, out: Any) -> None:
+            if m.groups > 1:
+                positions = (args[0] if m.transposed else out)[0, 0].numel() * BATCH
+                macs = positions * m.out_channels * m.in_channels // m.groups * math.prod(m.kernel_size)
+                excess.append((m.groups - 1) * 2 * macs)
+
+        convs = [m for m in self.model.modules() if isinstance(m, torch.nn.modules.conv._ConvNd)]
+        handles = [m.register_forward_hook(hook) for m in convs]
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.model(self.x)
+        for h in handles:
+            h.remove()
+        return sum(excess)
+
+    def check(self) -> None:
+        ours = training(self.report, "adam")
+        assert self.backward_flops == ours.total_backward_flops + self.excess
+        per_value = 4  # float32
+        assert sum(p.numel() for p in self.with_grad) * per_value == ours.gradient_bytes
+        # adam: two buffers per value and a float32 step per tensor that has a gradient
+        assert ours.optimizer_bytes == 2 * ours.gradient_bytes + 4 * len(self.with_grad)
+
+
+@pytest.mark.parametrize("path", SPEC_FILES, ids=[p.name for p in SPEC_FILES])
+def test_zoo_backward_and_gradients_agree_with_torch(path: Path, tmp_path: Path) -> None:
+    Step(path.read_text(encoding="utf-8"), tmp_path).check()
+
+
+@settings(
+    max_examples=int(os.environ.get("TRAIN_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
+)
+@given(text=random_specs())
+def test_random_specs_backward_agrees_with_torch(text: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    try:
+        report = evaluate(load_spec(text), batch=BATCH)
+    except SpecError:
+        assume(False)
+        return
+    assume(max((r.output.numel for r in report.rows), default=0) <= 50_000)
+    try:
+        step = Step(text, tmp_path_factory.getbasetemp(), device="cpu")
+    except ValueError as err:  # torch: a norm in training mode over a single value
+        assume("more than 1" not in str(err))
+        raise
+    step.check()
+
+
+# Hand-made cases for the rules the zoo and the random specs may not reach.
+
+DEAD_BRANCH = """\
+name: dead branch
+input: 8x8x3
+layers:
+  - conv: {out: 4, kernel: 3, padding: 1, name: trunk}
+  - conv: {out: 6, kernel: 1, name: unused}
+  - from: trunk
+  - conv: {out: 5, kernel: 3, padding: 1}
+"""
+
+FROM_THE_INPUT = """\
+name: from the input
+input: 8x8x3
+layers:
+  - pool: {kernel: 2}
+  - concat:
+      - [{conv: {out: 4, kernel: 3, padding: 1}}]
+      - [{pad: {padding: 0}}]
+  - conv: {out: 5, kernel: 1}
+"""
+
+
+@pytest.mark.parametrize("text", [DEAD_BRANCH, FROM_THE_INPUT], ids=["dead-branch", "from-the-input"])
+def test_skip_rules_agree_with_torch(text: str, tmp_path: Path) -> None:
+    Step(text, tmp_path, device="cpu").check()
+
+
+def test_a_layer_that_reaches_no_output_gets_no_gradient(tmp_path: Path) -> None:
+    report = evaluate(load_spec(DEAD_BRANCH), batch=BATCH)
+    t = training(report)
+    rows = {r.name: i for i, r in enumerate(report.rows)}
+    assert t.backward_macs[rows["unused"]] == 0
+    # trunk: 3·3·3·4 + 4 params, its input needs no gradient; the last conv both gradients
+    assert t.gradient_bytes == 4 * ((3 * 3 * 3 * 4 + 4) + (3 * 3 * 4 * 5 + 5))
+    assert t.backward_macs[rows["trunk"]] == report.rows[rows["trunk"]].macs
+
+
+@pytest.mark.parametrize(
+    "example", ["vit-tiny.yaml", "se-block.yaml", "heads.yaml", "convnext-block.yaml"]
+)
+def test_modern_examples_agree_with_torch(example: str, tmp_path: Path) -> None:
+    Step((ROOT / "docs" / "examples" / example).read_text(encoding="utf-8"), tmp_path, device="cpu").check()
+
+
+def test_resnet18_backward_is_torchvisions() -> None:
+    report = evaluate(load_spec((ROOT / "specs" / "resnet18.yaml").read_text(encoding="utf-8")), batch=1)
+    assert training(report).total_backward_flops == RESNET18_BACKWARD_FLOPS
+
+
+# The optimizers' state, as torch.optim keeps it after one step (on the CPU: real tensors).
+
+OPTIMIZER_SPEC = """\
+name: optimizer state
+input: 6x6x3
+layers:
+  - conv: {out: 4, kernel: 3, padding: 1, bn: true, act: relu}
+  - conv: {out: 4, kernel: 1, bias: false}
+  - layernorm
+  - flatten
+  - dense: {out: 3}
+"""
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_optimizer_state_is_what_torch_optim_keeps(name: str, tmp_path: Path) -> None:
+    step = Step(OPTIMIZER_SPEC, tmp_path, device="cpu")
+    params = step.model.parameters()
+    make = {
+        "sgd": lambda: torch.optim.SGD(params, lr=0.1),
+        "momentum": lambda: torch.optim.SGD(params, lr=0.1, momentum=0.9),
+        "adam": lambda: torch.optim.Adam(params),
+        "adamw": lambda: torch.optim.AdamW(params),
+    }
+    optimizer = make[name]()
+    optimizer.step()
+    kept = sum(
+        t.untyped_storage().nbytes()
+        for state in optimizer.state.values()
+        for t in state.values()
+        if isinstance(t, torch.Tensor)
+    )
+    assert kept == training(step.report, name).optimizer_bytes
+
+
+# --- the command line -------------------------------------------------------------------------
+
+
+def test_cli_optimizer_choices_are_the_engines() -> None:
+    from convcalc.commands.show import show
+
+    option = next(p for p in show.params if p.name == "optimizer")
+    assert list(option.type.choices) == list(OPTIMIZERS)
+
+
+def test_json_training_total_and_rows(tmp_path: Path) -> None:
+    spec = write(tmp_path, "s.yaml", OPTIMIZER_SPEC)
+    plain = show_json(spec)
+    assert "training" not in plain["total"] and "backward_macs" not in plain["layers"][0]
+    doc = show_json(spec, "--train")
+    training_ = doc["total"]["training"]
+    assert set(training_) == {"backward_macs", "backward_flops", "gradient_bytes", "optimizer_bytes", "optimizer"}
+    assert training_["optimizer"] == "adam"
+    assert training_["backward_flops"] == 2 * training_["backward_macs"]
+    assert sum(layer["backward_macs"] for layer in doc["layers"]) == training_["backward_macs"]
+    # the first conv's input is the network's: only its weight gradient; every later product twice
+    first, *rest = doc["layers"]
+    assert first["backward_macs"] == first["macs"]
+    assert all(layer["backward_macs"] == 2 * layer["macs"] for layer in rest)
+    assert training_["gradient_bytes"] == 4 * doc["total"]["params"]
+    # params: 112 + 8 (bn) + 16 + 8 (layernorm) + 435; tensors: 2 + 2 + 1 + 2 + 2
+    assert training_["optimizer_bytes"] == 2 * 4 * doc["total"]["params"] + 4 * 9
+
+
+def test_optimizer_implies_train_and_sgd_keeps_nothing(tmp_path: Path) -> None:
+    spec = write(tmp_path, "s.yaml", OPTIMIZER_SPEC)
+    doc = show_json(spec, "--optimizer", "sgd")
+    assert doc["total"]["training"]["optimizer"] == "sgd" and doc["total"]["training"]["optimizer_bytes"] == 0
+    momentum = show_json(spec, "--optimizer", "momentum")["total"]["training"]
+    assert momentum["optimizer_bytes"] == 4 * doc["total"]["params"]
+
+
+def test_csv_table_and_markdown_gain_the_backward_figures(tmp_path: Path) -> None:
+    spec = write(tmp_path, "s.yaml", OPTIMIZER_SPEC)
+    csv_out = run("show", spec, "--train", "--memory", "-f", "csv")
+    expect_exit(csv_out, 0)
+    header, first = csv_out.stdout.splitlines()[:2]
+    assert header.endswith(",flag,memory,backward_macs,backward_flops")
+    macs = 6 * 6 * 4 * 3 * 3 * 3
+    assert first.endswith(f",{6 * 6 * 4 * 4},{macs},{2 * macs}")
+    table = run("show", spec, "--train")
+    expect_exit(table, 0)
+    head = next(line for line in table.stdout.splitlines() if " name " in line)
+    assert "FLOPs   bwd FLOPs   flags" in head
+    assert any(line.startswith("optimizer state (adam)") for line in table.stdout.splitlines())
+    markdown = run("show", spec, "--train", "-f", "markdown")
+    expect_exit(markdown, 0)
+    assert "| FLOPs | backward FLOPs | flags |" in markdown.stdout
+    assert "- backward FLOPs (= 2 × MACs): " in markdown.stdout
+
+
+def test_unknown_optimizer_is_a_usage_error_naming_the_choices(tmp_path: Path) -> None:
+    spec = write(tmp_path, "s.yaml", OPTIMIZER_SPEC)
+    result = run("show", spec, "--optimizer", "lion")
+    expect_exit(result, 2)
+    assert "'lion' is not one of 'sgd', 'momentum', 'adam', 'adamw'" in result.stderr
