@@ -8,7 +8,7 @@ start fast) and writes its few styles as ANSI codes itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ..base.text import json_safe, visible
@@ -89,12 +89,18 @@ def _training(report: Report, optimizer: str | None) -> Training | None:
     return training(report, optimizer)
 
 
-def report_document(report: Report, rf: bool = False, train: str | None = None) -> dict[str, Any]:
+def report_document(report: Report, rf: bool = False, train: str | None = None, stream: bool = False) -> dict[str, Any]:
     """The JSON document; with ``rf``, each layer gains ``rf`` and the document ``rf_notes``;
-    with ``train`` (an optimizer), each layer gains its backward figures and the total ``training``."""
+    with ``train`` (an optimizer), each layer gains its backward figures and the total ``training``.
+    With ``stream``, ``layers`` is an iterator that makes each layer's object as it is read, so
+    that :func:`json_lines` never holds 10⁵ of them at once."""
     t = report.totals
     fields = _fields(report, rf)
     step = _training(report, train)
+    layers = (
+        row_document(r, report.memory(r), fields.rows[i] if fields else None, step.backward_macs[i] if step else None)
+        for i, r in enumerate(report.rows)
+    )
     doc: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "name": report.name,
@@ -104,12 +110,7 @@ def report_document(report: Report, rf: bool = False, train: str | None = None) 
         "outputs": [{"name": o.name, "shape": list(o.shape.dims)} for o in report.outputs],
         "batch": report.batch,
         "dtype": report.dtype,
-        "layers": [
-            row_document(
-                r, report.memory(r), fields.rows[i] if fields else None, step.backward_macs[i] if step else None
-            )
-            for i, r in enumerate(report.rows)
-        ],
+        "layers": layers if stream else list(layers),
         "total": {
             "params": t.params,
             "buffers": t.buffers,
@@ -150,16 +151,16 @@ def json_lines(document: dict[str, Any]) -> str:
 
     parts = []
     for key, value in document.items():
-        if isinstance(value, list) and value and isinstance(value[0], dict):
-            items = ",\n    ".join(dump(v) for v in value)
-            parts.append(f"  {dump(key)}: [\n    {items}\n  ]")
+        if isinstance(value, Iterator) or (isinstance(value, list) and value and isinstance(value[0], dict)):
+            items = [dump(v) for v in value]
+            parts.append(f"  {dump(key)}: [\n    " + ",\n    ".join(items) + "\n  ]" if items else f"  {dump(key)}: []")
         else:
             parts.append(f"  {dump(key)}: {dump(value)}")
     return json_safe("{\n" + ",\n".join(parts) + "\n}\n")
 
 
 def write_json(report: Report, term: Terminal) -> str:
-    return json_lines(report_document(report, term.rf, term.train))
+    return json_lines(report_document(report, term.rf, term.train, stream=True))
 
 
 # --- delimited rows for cut/awk/sort: a header, one row per layer, no decoration ------------
