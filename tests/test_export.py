@@ -577,6 +577,16 @@ def test_token_sequences_export_and_agree(tmp_path: Path) -> None:
     assert torch.allclose(out, conv(x.reshape(1, 2, 2, 12)).flatten(2).transpose(1, 2))  # row-major positions
 
 
+def test_arguments_torch_requires_are_written_even_when_they_equal_a_conv_default(tmp_path: Path) -> None:
+    """ChannelShuffle's groups has no default: groups 1 is written, as a conv's is left out."""
+    text = "input: 4x4x6\nlayers: [{channel_shuffle: {groups: 1}}, {conv: {out: 6, kernel: 1, groups: 1}}]\n"
+    code = export_torch(load_spec(text))
+    assert "nn.ChannelShuffle(groups=1)" in code and "nn.Conv2d(in_channels=6, out_channels=6, kernel_size=1)" in code
+    report, cls = exported(text, tmp_path)
+    theirs, _ = run_torch(cls, report)
+    assert theirs == convcalc_figures(report)
+
+
 def test_self_attention_computes_what_multihead_attention_does() -> None:
     namespace: dict[str, Any] = {"torch": torch, "nn": torch.nn}
     from convcalc.model.kinds import TORCH_HELPERS

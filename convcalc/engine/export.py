@@ -59,17 +59,17 @@ LOCALS = frozenset({"x", "m", "self", "torch", "nn"})  # names forward uses for 
 BUILTINS = frozenset(dir(builtins))  # not shadowed, though forward uses none of them
 
 # torch's own defaults, omitted from the generated constructors for readability (never for a
-# ConstantPadNd, whose padding is required; stride only for convolutions, as a pool's default is
-# its kernel).  Per-axis values that are all equal become one number.
+# ConstantPadNd, whose padding is required; stride and groups only for convolutions, as a pool's
+# default stride is its kernel and ChannelShuffle's groups has no default).  Per-axis values
+# that are all equal become one number.
 DEFAULTS: dict[str, Any] = {
     "padding": 0,
     "dilation": 1,
-    "groups": 1,
     "bias": True,
     "output_padding": 0,
     "ceil_mode": False,
 }
-CONV_DEFAULTS: dict[str, Any] = {**DEFAULTS, "stride": 1}
+CONV_DEFAULTS: dict[str, Any] = {**DEFAULTS, "stride": 1, "groups": 1}
 PER_AXIS = ("kernel_size", "stride", "padding", "dilation", "output_padding")
 # The order of torch's signatures, for arguments the kinds give in another order.
 ORDER = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "output_padding", "dilation", "groups")
