@@ -176,9 +176,10 @@ def report_dict(report: Report, *, train: str | None = None) -> dict[str, Any]:
 
 
 def training(report: Report, optimizer: str = "adam") -> Training:
-    """The cost of one training step (``show --train``): ``backward_macs`` per row,
-    ``total_backward_macs``, ``total_backward_flops``, ``gradient_bytes`` and ``optimizer_bytes``
-    for ``optimizer`` (``sgd``, ``momentum``, ``adam`` or ``adamw``)."""
+    """The cost of one training step (``show --train``): ``backward_macs`` and ``saved_bytes``
+    per row, ``total_backward_macs``, ``total_backward_flops``, ``total_saved_bytes``,
+    ``gradient_bytes`` and ``optimizer_bytes`` for ``optimizer`` (``sgd``, ``momentum``,
+    ``adam`` or ``adamw``)."""
     from .engine.training import OPTIMIZERS, training as step  # start-up: loaded on first call
 
     if optimizer not in OPTIMIZERS:

@@ -1,9 +1,10 @@
-"""``show --train``: backward MACs, gradient and optimizer-state bytes, against PyTorch.
+"""``show --train``: backward MACs, saved tensors, gradient and optimizer state, against PyTorch.
 
 The oracle is one training step of the module ``convcalc export --to torch`` writes: a forward
 pass in training mode, ``loss = sum of the outputs``, ``loss.backward()`` under
-``torch.utils.flop_counter.FlopCounterMode``, then the gradients torch filled and, on the CPU,
-the state a real optimizer keeps after ``step()``.
+``torch.utils.flop_counter.FlopCounterMode``, then the gradients torch filled, the storages
+``torch.autograd.graph.saved_tensors_hooks`` sees in a forward pass (parameters and buffers
+apart, each storage once) and, on the CPU, the state a real optimizer keeps after ``step()``.
 
 One known difference, asserted exactly rather than hidden: torch's flop counter counts the
 weight gradient of a grouped conv as if it were not grouped (its formula drops ``groups``), that
@@ -37,6 +38,7 @@ from convcalc.spec.parser import load_spec
 
 from helpers import ROOT, SPEC_FILES, expect_exit, run, show_json, write
 from test_export import load_module, random_specs
+from test_oracle import FAMILIES, spec_text
 
 BATCH = 2  # a batch norm in training mode needs more than one value per channel
 RESNET18_BACKWARD_FLOPS = 7_020_265_472  # torchvision resnet18 at 224, batch 1 (docs/pytorch-facts)
@@ -53,10 +55,22 @@ class Step:
             self.model = getattr(module, class_name(spec.name))().train()
         r = self.report
         self.x = torch.randn(BATCH, r.input.channels, *r.input.spatial, device=device)
-        self.excess = self.grouped_excess()
+        # The bytes of the unique storages autograd keeps in the forward pass, parameters and
+        # buffers apart (the hook keeps each tensor alive, so that no storage is freed and its
+        # address reused by another during the pass).
+        own = {t.untyped_storage()._cdata for t in (*self.model.parameters(), *self.model.buffers())}
+        seen: dict[int, Any] = {}
+
+        def pack(t: Any) -> Any:
+            if t.untyped_storage()._cdata not in own:
+                seen[t.untyped_storage()._cdata] = t
+            return t
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            y = self.model(self.x)
+            with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+                y = self.model(self.x)
+            self.saved = sum(t.untyped_storage().nbytes() for t in seen.values())
             ys = y if isinstance(y, tuple) else (y,)
             loss = sum(t.sum() for t in ys)
             with FlopCounterMode(display=False) as counter:
@@ -64,6 +78,7 @@ class Step:
                     loss.backward()
         self.backward_flops = counter.get_total_flops()
         self.with_grad = [p for p in self.model.parameters() if p.grad is not None]
+        self.excess = self.grouped_excess()
 
     def grouped_excess(self) -> int:
         """The FLOPs torch's counter adds to the weight gradient of each grouped conv."""
@@ -91,6 +106,7 @@ class Step:
         assert sum(p.numel() for p in self.with_grad) * per_value == ours.gradient_bytes
         # adam: two buffers per value and a float32 step per tensor that has a gradient
         assert ours.optimizer_bytes == 2 * ours.gradient_bytes + 4 * len(self.with_grad)
+        assert ours.total_saved_bytes == self.saved
 
 
 @pytest.mark.parametrize("path", SPEC_FILES, ids=[p.name for p in SPEC_FILES])
@@ -117,6 +133,33 @@ def test_random_specs_backward_agrees_with_torch(text: str, tmp_path_factory: py
         assume("more than 1" not in str(err))
         raise
     step.check()
+
+
+# Every kind, through the PyTorch oracle's own cases (tests/test_oracle.py), a few of each family.
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_every_kind_trains_as_torch_counts(family: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    cases, _ = FAMILIES[family]
+
+    @settings(max_examples=int(os.environ.get("TRAIN_FAMILY_EXAMPLES", "25")), deadline=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+    @given(case=cases)
+    def check(case: Any) -> None:
+        dims, layers = case
+        text = spec_text(dims, [layer.spec for layer in layers])
+        try:
+            evaluate(load_spec(text), batch=BATCH)
+        except SpecError:
+            assume(False)
+        try:
+            step = Step(text, tmp_path_factory.getbasetemp(), device="cpu")
+        except (ValueError, RuntimeError) as err:  # torch refuses what a training step cannot do (a norm over one value)
+            assume("more than 1" not in str(err) and "Expected" not in str(err))
+            raise
+        step.check()
+
+    check()
 
 
 # Hand-made cases for the rules the zoo and the random specs may not reach.
@@ -221,10 +264,18 @@ def test_json_training_total_and_rows(tmp_path: Path) -> None:
     assert "training" not in plain["total"] and "backward_macs" not in plain["layers"][0]
     doc = show_json(spec, "--train")
     training_ = doc["total"]["training"]
-    assert set(training_) == {"backward_macs", "backward_flops", "gradient_bytes", "optimizer_bytes", "optimizer"}
+    assert set(training_) == {
+        "backward_macs",
+        "backward_flops",
+        "saved_bytes",
+        "gradient_bytes",
+        "optimizer_bytes",
+        "optimizer",
+    }
     assert training_["optimizer"] == "adam"
     assert training_["backward_flops"] == 2 * training_["backward_macs"]
     assert sum(layer["backward_macs"] for layer in doc["layers"]) == training_["backward_macs"]
+    assert sum(layer["saved_bytes"] for layer in doc["layers"]) == training_["saved_bytes"]
     # the first conv's input is the network's: only its weight gradient; every later product twice
     first, *rest = doc["layers"]
     assert first["backward_macs"] == first["macs"]
@@ -247,17 +298,19 @@ def test_csv_table_and_markdown_gain_the_backward_figures(tmp_path: Path) -> Non
     csv_out = run("show", spec, "--train", "--memory", "-f", "csv")
     expect_exit(csv_out, 0)
     header, first = csv_out.stdout.splitlines()[:2]
-    assert header.endswith(",flag,memory,backward_macs,backward_flops")
+    assert header.endswith(",flag,memory,backward_macs,backward_flops,saved_bytes")
     macs = 6 * 6 * 4 * 3 * 3 * 3
-    assert first.endswith(f",{6 * 6 * 4 * 4},{macs},{2 * macs}")
+    # conv + bn + relu keeps the input, the conv's output, the batch statistics and the relu's output
+    saved = 6 * 6 * 3 * 4 + 6 * 6 * 4 * 4 + 2 * 4 * 4 + 6 * 6 * 4 * 4
+    assert first.endswith(f",{6 * 6 * 4 * 4},{macs},{2 * macs},{saved}")
     table = run("show", spec, "--train")
     expect_exit(table, 0)
     head = next(line for line in table.stdout.splitlines() if " name " in line)
-    assert "FLOPs   bwd FLOPs   flags" in head
+    assert head.split()[-5:] == ["FLOPs", "bwd", "FLOPs", "saved", "flags"]
     assert any(line.startswith("optimizer state (adam)") for line in table.stdout.splitlines())
     markdown = run("show", spec, "--train", "-f", "markdown")
     expect_exit(markdown, 0)
-    assert "| FLOPs | backward FLOPs | flags |" in markdown.stdout
+    assert "| FLOPs | backward FLOPs | saved | flags |" in markdown.stdout
     assert "- backward FLOPs (= 2 × MACs): " in markdown.stdout
 
 

@@ -90,8 +90,8 @@ def run(
 @click.option(
     "--train",
     is_flag=True,
-    help="Add the cost of a training step: backward MACs and FLOPs per layer and in total, gradient "
-    "and optimizer-state bytes.",
+    help="Add the cost of a training step: backward MACs and FLOPs and the bytes kept for backward, "
+    "per layer and in total; gradient and optimizer-state bytes.",
 )
 @click.option(
     "--optimizer",

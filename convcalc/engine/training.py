@@ -13,12 +13,16 @@ around ``loss.backward()``, then ``optimizer.step()``), with the loss a sum over
 - **Optimizer state.**  Per parameter: sgd none, momentum one buffer, adam and adamw two (exp_avg
   and exp_avg_sq), at the spec's dtype; adam and adamw also keep a float32 ``step`` scalar per
   parameter tensor.  A parameter without a gradient gets no state.
+- **Saved for backward.**  The storages autograd keeps from the forward pass, each counted once
+  by its size (a view keeps its whole storage): what each torch module keeps
+  (:func:`~convcalc.model.kinds.saves`), the operands of a ``mul`` join, never a parameter.
+  A tensor two layers keep (a ReLU's output, which the next conv keeps too) is the first one's.
 """
 
 from __future__ import annotations
 
 from ..base.record import Record
-from ..model.kinds import parameter_tensors
+from ..model.kinds import is_view, module_shapes, parameter_tensors, saves, storage_values
 from ..spec.parser import DTYPE_BYTES
 from .evaluate import Report
 
@@ -39,6 +43,11 @@ class Training(Record):
     backward_macs: tuple[int, ...]  # per row, in the rows' order
     gradient_bytes: int
     optimizer_bytes: int
+    saved_bytes: tuple[int, ...]  # per row: the storages it is the first to keep for backward
+
+    @property
+    def total_saved_bytes(self) -> int:
+        return sum(self.saved_bytes)
 
     @property
     def total_backward_macs(self) -> int:
@@ -89,7 +98,69 @@ def training(report: Report, optimizer: str = "adam") -> Training:
         backward.append(2 * row.macs - skipped)
     per_value = DTYPE_BYTES[report.dtype]
     state = buffers * values * per_value + (STEP_BYTES * tensors if keeps_step else 0)
-    return Training(optimizer, tuple(backward), values * per_value, state)
+    saved = saved_bytes(report, reads, needs_grad)
+    return Training(optimizer, tuple(backward), values * per_value, state, saved)
+
+
+def report_shape(report: Report, tensor: int) -> object:
+    """The shape of tensor ``tensor``: the network's input (0) or a row's output."""
+    return report.input if tensor == 0 else report.rows[tensor - 1].output
+
+
+def saved_bytes(report: Report, reads: list[tuple[int, ...]], needs_grad: list[bool]) -> tuple[int, ...]:
+    """Per row, the bytes of the storages it is the first to keep for the backward pass.
+
+    Storages are numbered as the forward pass makes them: 0 is the network's input, a module
+    whose output is a view of its input makes none.  Each storage is counted once.
+    """
+    per_value, batch = DTYPE_BYTES[report.dtype], report.batch
+    sizes = [report.input.numel * batch * per_value]  # storage number → bytes
+    of_tensor = [0] * (len(report.rows) + 1)  # row number → the storage its output lives in
+    kept: set[int] = set()
+    found = []
+
+    def new(numel: int) -> int:
+        sizes.append(numel * batch * per_value)
+        return len(sizes) - 1
+
+    for number, (row, step, inputs) in enumerate(zip(report.rows, report.steps, reads), 1):
+        keep: list[int] = []
+        extra = 0  # bytes of tensors made only to be kept: statistics, masks, indices
+        if step.layer is None:  # a join
+            join = step.join
+            assert join is not None
+            # An operand a fit pads is a tensor of its own; one it crops is a view of the input.
+            operands = [
+                new(want.numel) if join.fit is not None and join.fit.sign < 0 and want != report_shape(report, i)
+                else of_tensor[i]
+                for i, want in zip(inputs, row.inputs)
+            ]
+            if len(inputs) == 1 and (join.sums or join.multiplies):
+                out = operands[0]  # `x + ...` of one tensor is that tensor
+            else:
+                out = new(row.output.numel)
+            if join.multiplies:  # a product keeps each factor for the other's gradient
+                acc, acc_grad = operands[0], needs_grad[inputs[0]]
+                for k, (i, operand) in enumerate(zip(inputs[1:], operands[1:]), 2):  # a · b · c is (a · b) · c
+                    keep += ([operand] if acc_grad else []) + ([acc] if needs_grad[i] else [])
+                    acc, acc_grad = out if k == len(inputs) else new(row.output.numel), acc_grad or needs_grad[i]
+        else:
+            kind, options = step.layer.kind, step.layer.options
+            modules = kind.torch(options, row.input)
+            cur, shape, grad = of_tensor[inputs[0]], row.input, needs_grad[inputs[0]]
+            for module, out_shape in zip(modules, module_shapes(modules, row.input, row.output)):
+                out = cur if is_view(module) else new(storage_values(module, shape, out_shape))
+                trained = parameter_tensors(module) > 0
+                if grad or trained:  # autograd records the module
+                    rule = saves(module, shape, out_shape)
+                    keep += ([cur] if rule.input else []) + ([out] if rule.output else [])
+                    extra += (rule.values * per_value + rule.stats * 4 + rule.indices * 8) * batch + rule.batch_stats * 4
+                cur, shape, grad = out, out_shape, grad or trained
+        of_tensor[number] = out
+        fresh = [k for k in dict.fromkeys(keep) if k not in kept]
+        kept.update(fresh)
+        found.append(extra + sum(sizes[k] for k in fresh))
+    return tuple(found)
 
 
 __all__ = ["OPTIMIZERS", "Training", "training"]

@@ -43,7 +43,9 @@ def flag_document(f: Flag) -> dict[str, Any]:
     }
 
 
-def row_document(r: Row, memory: int, rf: RowField | None = None, backward: int | None = None) -> dict[str, Any]:
+def row_document(
+    r: Row, memory: int, rf: RowField | None = None, backward: tuple[int, int] | None = None
+) -> dict[str, Any]:
     doc = {
         "index": r.number,
         "name": r.name,
@@ -64,8 +66,8 @@ def row_document(r: Row, memory: int, rf: RowField | None = None, backward: int 
     }
     if r.inputs:
         doc["inputs"] = [list(s.dims) for s in r.inputs]
-    if backward is not None:
-        doc["backward_macs"], doc["backward_flops"] = backward, 2 * backward
+    if backward is not None:  # (backward MACs, bytes saved for backward)
+        doc["backward_macs"], doc["backward_flops"], doc["saved_bytes"] = backward[0], 2 * backward[0], backward[1]
     if rf is not None:
         from .receptive import axis_document  # start-up: only with --rf
 
@@ -98,7 +100,12 @@ def report_document(report: Report, rf: bool = False, train: str | None = None, 
     fields = _fields(report, rf)
     step = _training(report, train)
     layers = (
-        row_document(r, report.memory(r), fields.rows[i] if fields else None, step.backward_macs[i] if step else None)
+        row_document(
+            r,
+            report.memory(r),
+            fields.rows[i] if fields else None,
+            (step.backward_macs[i], step.saved_bytes[i]) if step else None,
+        )
         for i, r in enumerate(report.rows)
     )
     doc: dict[str, Any] = {
@@ -133,6 +140,7 @@ def report_document(report: Report, rf: bool = False, train: str | None = None, 
         doc["total"]["training"] = {
             "backward_macs": step.total_backward_macs,
             "backward_flops": step.total_backward_flops,
+            "saved_bytes": step.total_saved_bytes,
             "gradient_bytes": step.gradient_bytes,
             "optimizer_bytes": step.optimizer_bytes,
             "optimizer": step.optimizer,
@@ -166,7 +174,7 @@ def write_json(report: Report, term: Terminal) -> str:
 # --- delimited rows for cut/awk/sort: a header, one row per layer, no decoration ------------
 
 COLUMNS = ("index", "name", "kind", "input", "output", "params", "buffers", "macs", "flops", "flag")
-TRAIN_COLUMNS = ("backward_macs", "backward_flops")  # with --train
+TRAIN_COLUMNS = ("backward_macs", "backward_flops", "saved_bytes")  # with --train
 RF_COLUMNS = ("rf_min", "rf_max", "jump", "start")  # with --rf: one value per axis, joined by x like shapes
 
 
@@ -206,7 +214,7 @@ def _delimited(report: Report, delimiter: str, term: Terminal) -> str:
     rows = [
         _cells(r)
         + ([report.memory(r)] if term.memory else [])
-        + ([step.backward_macs[i], 2 * step.backward_macs[i]] if step else [])
+        + ([step.backward_macs[i], 2 * step.backward_macs[i], step.saved_bytes[i]] if step else [])
         for i, r in enumerate(report.rows)
     ]
     if fields is None:
@@ -280,6 +288,7 @@ def totals_lines(report: Report, exact: bool, step: Training | None = None) -> l
         lines += [
             ("backward MACs (training)", num(step.total_backward_macs)),
             ("backward FLOPs (= 2 × MACs)", num(step.total_backward_flops)),
+            (f"saved for backward ({report.dtype}, batch {report.batch})", h.data_size(step.total_saved_bytes)),
             (f"gradients ({report.dtype})", h.data_size(step.gradient_bytes)),
             (f"optimizer state ({step.optimizer})", h.data_size(step.optimizer_bytes)),
         ]
@@ -305,7 +314,7 @@ def write_markdown(report: Report, term: Terminal) -> str:
     rf_head, rf_rule = (f" {rf_header(report)} |", "---|") if fields else ("", "")
     step = _training(report, term.train)
     mem_head, mem_rule = (" memory |", "--:|") if term.memory else ("", "")
-    bwd_head, bwd_rule = (" backward FLOPs |", "--:|") if step else ("", "")
+    bwd_head, bwd_rule = (" backward FLOPs | saved |", "--:|--:|") if step else ("", "")
     lines.append(
         f"| # | name | kind | kernel/stride/pad | output | params | MACs | FLOPs |{mem_head}{bwd_head} flags |{rf_head}"
     )
@@ -313,7 +322,8 @@ def write_markdown(report: Report, term: Terminal) -> str:
     for r in report.rows:
         rf_cell = f" {rf_text(fields.rows[r.number - 1])} |" if fields else ""
         mem_cell = f" {h.grouped(report.memory(r))} B |" if term.memory else ""
-        bwd_cell = f" {h.grouped(2 * step.backward_macs[r.number - 1])} |" if step else ""
+        i = r.number - 1
+        bwd_cell = f" {h.grouped(2 * step.backward_macs[i])} | {h.grouped(step.saved_bytes[i])} B |" if step else ""
         lines.append(
             f"| {r.number} | {r.name} | {r.kind} | {r.summary} | {h.shape(r.output)} | {h.grouped(r.params)} "
             f"| {h.grouped(r.macs)} | {h.grouped(r.flops)} |{mem_cell}{bwd_cell} {marker([r])} |{rf_cell}"
@@ -384,7 +394,7 @@ def write_table(report: Report, term: Terminal) -> str:
     marker_of = _marker(report)
     fields = _fields(report, term.rf)
     step = _training(report, term.train)
-    extra = [("memory", True)] * term.memory + [("bwd FLOPs", True)] * (step is not None)
+    extra = [("memory", True)] * term.memory + [("bwd FLOPs", True), ("saved", True)] * (step is not None)
     columns = [*TABLE_COLUMNS[:-1], *extra, TABLE_COLUMNS[-1], *([(rf_header(report), True)] if fields else [])]
     lines: list[tuple[list[str], str | None]] = [([c for c, _ in columns], "bold")]
     for entry in tree(report, term.depth):
@@ -395,6 +405,7 @@ def write_table(report: Report, term: Terminal) -> str:
             figures = (r.params, r.macs, r.flops)
             written = report.memory(r)
             backward = 2 * step.backward_macs[r.number - 1] if step else 0
+            saved = step.saved_bytes[r.number - 1] if step else 0
             cells = [str(r.number), name, r.kind, r.summary, h.shape(r.output)]
             rf_cell = rf_text(fields.rows[r.number - 1]) if fields else ""
         else:
@@ -405,13 +416,14 @@ def write_table(report: Report, term: Terminal) -> str:
             figures = (sum(r.params for r in inside), sum(r.macs for r in inside), sum(r.flops for r in inside))
             written = sum(report.memory(r) for r in inside)
             backward = 2 * sum(step.backward_macs[entry.start : entry.end]) if step else 0
+            saved = sum(step.saved_bytes[entry.start : entry.end]) if step else 0
             cells = ["", name, g.kind, f"{len(inside)} row{'' if len(inside) == 1 else 's'}", h.shape(g.output)]
             rf_cell = rf_text(fields.rows[g.end - 1]) if fields and folded else ""  # a folded group: its output's
         cells += [h.count(n) if n else "–" for n in figures]
         if term.memory:
             cells.append(h.data_size(written))
         if step:
-            cells.append(h.count(backward) if backward else "–")
+            cells += [h.count(backward) if backward else "–", h.data_size(saved) if saved else "–"]
         cells.append(marker)
         if fields:
             cells.append(rf_cell)
