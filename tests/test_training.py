@@ -154,7 +154,7 @@ def test_every_kind_trains_as_torch_counts(family: str, tmp_path_factory: pytest
             assume(False)
         try:
             step = Step(text, tmp_path_factory.getbasetemp(), device="cpu")
-        except (ValueError, RuntimeError) as err:  # torch refuses what a training step cannot do (a norm over one value)
+        except (ValueError, RuntimeError) as err:  # torch refuses a training step on a norm over one value
             assume("more than 1" not in str(err) and "Expected" not in str(err))
             raise
         step.check()
@@ -270,6 +270,7 @@ def test_json_training_total_and_rows(tmp_path: Path) -> None:
         "saved_bytes",
         "gradient_bytes",
         "optimizer_bytes",
+        "peak_bytes",
         "optimizer",
     }
     assert training_["optimizer"] == "adam"
@@ -319,3 +320,79 @@ def test_unknown_optimizer_is_a_usage_error_naming_the_choices(tmp_path: Path) -
     result = run("show", spec, "--optimizer", "lion")
     expect_exit(result, 2)
     assert "'lion' is not one of 'sgd', 'momentum', 'adam', 'adamw'" in result.stderr
+
+
+# The step's peak is an estimate (docs/format.md): tools/training_peak.py measures torch's.
+
+
+def _peak_tool() -> Any:
+    import importlib.util
+
+    loader = importlib.util.spec_from_file_location("training_peak", ROOT / "tools" / "training_peak.py")
+    assert loader is not None and loader.loader is not None
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", ["resnet18.yaml", "mobilenet_v2.yaml", "vgg16.yaml"])
+def test_training_peak_is_within_one_percent_above_torchs(name: str) -> None:
+    found = _peak_tool().measure(ROOT / "specs" / name)
+    assert found is not None
+    measured, ours, _ = found
+    assert measured <= ours <= measured * 1.01, (measured, ours)
+
+
+def test_vgg16_peaks_in_adams_step() -> None:
+    report = evaluate(load_spec((ROOT / "specs" / "vgg16.yaml").read_text(encoding="utf-8")), batch=2)
+    adam = training(report, "adam")
+    params = 138_357_544  # torchvision's vgg16
+    held = 4 * (2 * 224 * 224 * 3 + params) + adam.optimizer_bytes  # the input, the weights, the state
+    # the step: every gradient, and two temporaries the size of fc1's 25,088·4,096 + 4,096 parameters
+    assert adam.peak_bytes == held + 4 * params + 2 * 4 * (25088 * 4096 + 4096)
+    assert training(report, "sgd").peak_bytes < adam.peak_bytes - adam.optimizer_bytes  # sgd updates in place
+
+
+# --- a memory budget in CI ----------------------------------------------------------------------
+
+BUDGET = """\
+input: 224x224x3
+layers:
+  - conv: {{out: 64, kernel: 3, padding: 1, act: relu}}
+  - global_pool
+  - flatten
+  - dense: {{out: 10}}
+expect:
+  training_peak_bytes_max: {budget}
+"""
+
+
+def test_training_peak_budget_in_check(tmp_path: Path) -> None:
+    peak = training(evaluate(load_spec(BUDGET.format(budget=1))), "adam").peak_bytes
+    assert 20 * 2**20 < peak < 40 * 2**20
+    tight = write(tmp_path, "tight.yaml", BUDGET.format(budget="20MiB"))
+    result = run("check", tight)
+    expect_exit(result, 1)
+    line = f"tight.yaml:8:28: error: expect: training_peak_bytes is {peak:,}, expected at most 20,971,520"
+    assert line in result.stdout
+    expect_exit(run("check", write(tmp_path, "roomy.yaml", BUDGET.format(budget="40MiB"))), 0)
+    expect_exit(run("check", write(tmp_path, "exact.yaml", BUDGET.format(budget=peak))), 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"), [("20GiB", 20 * 2**30), ("1.5 KiB", 1536), ("2TiB", 2 * 2**40), ("3M", 3 * 10**6)]
+)
+def test_counts_take_binary_suffixes(text: str, value: int) -> None:
+    from convcalc.spec.parser import parse_count
+
+    assert parse_count(text, None, "x") == value
+
+
+def test_a_training_figure_on_a_layer_is_one_located_error(tmp_path: Path) -> None:
+    text = "input: 8x8x3\nlayers:\n  - conv: {out: 4, kernel: 3, expect: {training_peak_bytes_max: 1GiB}}\n"
+    spec = write(tmp_path, "s.yaml", text)
+    result = run("check", spec)
+    expect_exit(result, 2)
+    assert result.stdout.count("\n") + result.stderr.count("\n") <= 2
+    line = "s.yaml:3:65: error: expect training_peak_bytes_max is a figure of the whole network"
+    assert line in result.stdout + result.stderr

@@ -21,6 +21,7 @@ from ..model.geometry import LayerError, Shape, axis_names, frac_text
 from ..spec.template import substitute
 from ..spec.parser import (
     DTYPE_BYTES,
+    TRAINING_FIGURES,
     Branches,
     Call,
     Expect,
@@ -776,13 +777,16 @@ def evaluate(spec: Spec, input: Sequence[int] | str | None = None, batch: int | 
         params * walk.bytes,
     )
     failures = walk.failures
+    trained: tuple[tuple[str, str, Fraction, Mark], ...] = ()
     if spec.expect is not None:
-        failures += check_expect(spec.expect, x, {f: getattr(totals, f) for f in Totals._fields}, "")
+        trained = tuple(f for f in spec.expect.figures if f[0] in TRAINING_FIGURES)
+        plain = spec.expect._replace(figures=tuple(f for f in spec.expect.figures if f[0] not in TRAINING_FIGURES))
+        failures += check_expect(plain, x, {f: getattr(totals, f) for f in Totals._fields}, "")
         failures += check_outputs(spec.expect, outputs)
     flags = tuple(f for r in rows for f in r.flags)
     groups = tuple(sorted(walk.groups, key=lambda g: (g.start, g.depth)))
     has_expect = spec.expect is not None or walk.checked
-    return Report(
+    report = Report(
         spec.name,
         spec.description,
         first,
@@ -799,3 +803,10 @@ def evaluate(spec: Spec, input: Sequence[int] | str | None = None, batch: int | 
         walk.cur,
         outputs,
     )
+    if trained:
+        from .training import training  # start-up: only for an expect on a training figure
+
+        peak = training(report).peak_bytes
+        failures += check_expect(Expect(None, None, trained), x, {"training_peak_bytes": peak}, "")
+        report = report._replace(failures=tuple(failures))
+    return report

@@ -17,6 +17,11 @@ around ``loss.backward()``, then ``optimizer.step()``), with the loss a sum over
   by its size (a view keeps its whole storage): what each torch module keeps
   (:func:`~convcalc.model.kinds.saves`), the operands of a ``mul`` join, never a parameter.
   A tensor two layers keep (a ReLU's output, which the next conv keeps too) is the first one's.
+- **The step's peak** (an estimate): the input, the weights, buffers and optimizer state all
+  along, and the larger of the backward pass at its fullest and the optimizer's step.  Backward
+  through layer r holds the tensors layers up to r saved, the gradients of layers from r on,
+  and the gradients of r's output and input; adam's step holds every gradient and two
+  temporaries the size of the largest layer's parameters (sgd and momentum update in place).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ OPTIMIZERS: dict[str, tuple[int, bool]] = {
     "adam": (2, True),
     "adamw": (2, True),
 }
+STEP_TEMPORARIES = {"adam": 2, "adamw": 2}  # parameter-sized temporaries of one tensor's update
 STEP_BYTES = 4  # torch.optim's step count: a float32 scalar tensor
 
 
@@ -44,6 +50,7 @@ class Training(Record):
     gradient_bytes: int
     optimizer_bytes: int
     saved_bytes: tuple[int, ...]  # per row: the storages it is the first to keep for backward
+    peak_bytes: int  # the step's peak memory, an estimate (module docstring)
 
     @property
     def total_saved_bytes(self) -> int:
@@ -77,6 +84,7 @@ def training(report: Report, optimizer: str = "adam") -> Training:
                 reaches[i] = True
 
     backward, values, tensors = [], 0, 0
+    trained = [0] * len(rows)  # parameters per row that get a gradient
     layers: dict[tuple[int, object], tuple[int, int]] = {}  # (entry MACs, parameter tensors) per layer and input
     for number, (row, step, inputs) in enumerate(zip(rows, steps, reads), 1):
         if not reaches[number] or not needs_grad[number]:
@@ -95,11 +103,21 @@ def training(report: Report, optimizer: str = "adam") -> Training:
             if row.params:
                 values += row.params
                 tensors += known[1]
+                trained[number - 1] = row.params
         backward.append(2 * row.macs - skipped)
     per_value = DTYPE_BYTES[report.dtype]
     state = buffers * values * per_value + (STEP_BYTES * tensors if keeps_step else 0)
     saved = saved_bytes(report, reads, needs_grad)
-    return Training(optimizer, tuple(backward), values * per_value, state, saved)
+    held = (report.input.numel * report.batch + report.totals.params + report.totals.buffers) * per_value + state
+    through = 0  # the backward pass at its fullest
+    kept, grads = sum(saved), 0
+    for r in range(len(rows) - 1, -1, -1):
+        grads += trained[r] * per_value
+        activation = (rows[r].output.numel + rows[r].input.numel) * report.batch * per_value
+        through = max(through, kept + grads + activation)
+        kept -= saved[r]
+    update = values * per_value + STEP_TEMPORARIES.get(optimizer, 0) * max(trained, default=0) * per_value
+    return Training(optimizer, tuple(backward), values * per_value, state, saved, held + max(through, update))
 
 
 def report_shape(report: Report, tensor: int) -> object:
@@ -154,7 +172,8 @@ def saved_bytes(report: Report, reads: list[tuple[int, ...]], needs_grad: list[b
                 if grad or trained:  # autograd records the module
                     rule = saves(module, shape, out_shape)
                     keep += ([cur] if rule.input else []) + ([out] if rule.output else [])
-                    extra += (rule.values * per_value + rule.stats * 4 + rule.indices * 8) * batch + rule.batch_stats * 4
+                    per_sample = rule.values * per_value + rule.stats * 4 + rule.indices * 8
+                    extra += per_sample * batch + rule.batch_stats * 4
                 cur, shape, grad = out, out_shape, grad or trained
         of_tensor[number] = out
         fresh = [k for k in dict.fromkeys(keep) if k not in kept]

@@ -322,7 +322,8 @@ def module_shapes(modules: list[TorchModule], x: Shape, y: Shape) -> list[Shape]
         cls, args = module
         if module_base(cls) not in ("Conv", "ConvTranspose", "MaxPool", "AvgPool"):
             return [False] * rank
-        k, s, p, op = (_per_axis(args.get(key, 0), rank) for key in ("kernel_size", "stride", "padding", "output_padding"))
+        keys = ("kernel_size", "stride", "padding", "output_padding")
+        k, s, p, op = (_per_axis(args.get(key, 0), rank) for key in keys)
         return [not (k[a] == 1 and s[a] == 1 and p[a] == 0 and op[a] == 0) for a in range(rank)]
 
     grow, window = [pads(m) for m in modules], [resized(m) for m in modules]

@@ -143,6 +143,7 @@ def report_document(report: Report, rf: bool = False, train: str | None = None, 
             "saved_bytes": step.total_saved_bytes,
             "gradient_bytes": step.gradient_bytes,
             "optimizer_bytes": step.optimizer_bytes,
+            "peak_bytes": step.peak_bytes,
             "optimizer": step.optimizer,
         }
     if fields is not None:
@@ -291,6 +292,7 @@ def totals_lines(report: Report, exact: bool, step: Training | None = None) -> l
             (f"saved for backward ({report.dtype}, batch {report.batch})", h.data_size(step.total_saved_bytes)),
             (f"gradients ({report.dtype})", h.data_size(step.gradient_bytes)),
             (f"optimizer state ({step.optimizer})", h.data_size(step.optimizer_bytes)),
+            ("training step peak (estimate)", h.data_size(step.peak_bytes)),
         ]
     return lines
 

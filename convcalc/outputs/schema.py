@@ -474,7 +474,8 @@ def shared_defs() -> dict[str, Schema]:
         "count": {
             "description": (
                 f"A count: a number, or text with `_` or `,` separators, decimals, exponents and a "
-                f'{"/".join(s for s in SUFFIXES if s)} suffix (powers of 1000): 1007590, "25.6M", "4.09G".'
+                f'{"/".join(s for s in SUFFIXES if s and "i" not in s)} suffix (powers of 1000) or a '
+                f'{"/".join(s for s in SUFFIXES if "i" in s)} suffix (powers of 1024): 1007590, "25.6M", "20GiB".'
             ),
             "anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": COUNT_PATTERN}],
         },

@@ -26,13 +26,17 @@ FORMAT_VERSION = 1
 TOP_KEYS = ("convcalc", "name", "description", "input", "dtype", "batch", "blocks", "layers", "outputs", "expect")
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}
 LAYER_KEYS = ("name", "expect", "allow_inexact")  # every layer accepts these besides its options
-FIGURES = ("params", "buffers", "macs", "flops", "activation_bytes", "param_bytes")
+FIGURES = ("params", "buffers", "macs", "flops", "activation_bytes", "param_bytes", "training_peak_bytes")
+TRAINING_FIGURES = ("training_peak_bytes",)  # show --train's, with adam: computed only when an expect names one
 BOUNDS = {f"{f}{suffix}": (f, op) for f in FIGURES for suffix, op in (("", "=="), ("_max", "<="), ("_min", ">="))}
 EXPECT_KEYS = ("output", "outputs", *BOUNDS)
-SUFFIXES = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+SUFFIXES = {
+    "": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+    "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,  # binary, for bytes
+}
 # At most 60 digits and separators, 30 decimals and two exponent digits: "1e999999999" would take
 # forever to expand into a whole number, and 5,000 digits are past what int() converts.
-_COUNT = re.compile(r"\s*([0-9][0-9_,]{0,59}(?:\.[0-9]{1,30})?(?:[eE][-+]?[0-9]{1,2})?)\s*([kKMGT]?)\s*\Z")
+_COUNT = re.compile(r"\s*([0-9][0-9_,]{0,59}(?:\.[0-9]{1,30})?(?:[eE][-+]?[0-9]{1,2})?)\s*([kKMGT]?|[KMGT]iB)\s*\Z")
 _SHAPE_SPLIT = re.compile(r"\s*[x×X*,]\s*")
 
 
@@ -121,8 +125,8 @@ def parse_count(value: Any, mark: Mark | None, what: str) -> Fraction:
         if m:
             return Fraction(m.group(1).replace("_", "").replace(",", "")) * SUFFIXES[m.group(2)]
     raise SpecError(
-        f"{what} must be a count such as 1007590 or 25.6M (suffix K, M, G or T; at most 60 digits and an "
-        f"exponent of at most two), got {_clip(value)}",
+        f"{what} must be a count such as 1007590, 25.6M or 20GiB (suffix K, M, G or T, or KiB, MiB, GiB or TiB; "
+        f"at most 60 digits and an exponent of at most two), got {_clip(value)}",
         mark,
     )
 
@@ -154,6 +158,8 @@ def parse_expect(value: Any, mark: Mark | None, *, top: bool) -> Expect:
                 outputs.append((str(name), parse_shape(shape, at, f"expect outputs {name}"), at or Mark(1, 1)))
             continue
         figure, op = BOUNDS[key]
+        if figure in TRAINING_FIGURES and not top:
+            raise SpecError(f"expect {key} is a figure of the whole network: put it in the top-level expect", where)
         count = parse_count(item, where, f"expect {key}")
         if op == "==" and count.denominator != 1:
             raise SpecError(f"expect {key} must be a whole number; {item!r} is {count}", where)
