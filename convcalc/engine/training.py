@@ -15,7 +15,7 @@ around ``loss.backward()``, then ``optimizer.step()``), with the loss a sum over
   parameter tensor.  A parameter without a gradient gets no state.
 - **Saved for backward.**  The storages autograd keeps from the forward pass, each counted once
   by its size (a view keeps its whole storage): what each torch module keeps
-  (:func:`~convcalc.model.kinds.saves`), the operands of a ``mul`` join, never a parameter.
+  (:func:`~convcalc.model.autograd.saves`), the operands of a ``mul`` join, never a parameter.
   A tensor two layers keep (a ReLU's output, which the next conv keeps too) is the first one's.
 - **The step's peak** (an estimate): the input, the weights, buffers and optimizer state all
   along, and the larger of the backward pass at its fullest and the optimizer's step.  Backward
@@ -27,7 +27,7 @@ around ``loss.backward()``, then ``optimizer.step()``), with the loss a sum over
 from __future__ import annotations
 
 from ..base.record import Record
-from ..model.kinds import is_view, module_shapes, parameter_tensors, saves, storage_values
+from ..model.autograd import is_view, module_shapes, parameter_tensors, saves, storage_values
 from ..spec.parser import DTYPE_BYTES
 from .evaluate import Report
 
