@@ -50,6 +50,7 @@ COMMANDS: list[list[str]] = [
     *(["check", "-", "-f", f] for f in ("text", "json", "github")),
     ["solve", "-"],
     ["solve", "-", "-f", "json"],
+    ["solve", "-", "--train", "--max-memory", "1GiB"],
     ["annotate", "--check", "-"],
     ["export", "-", "--to", "torch"],
 ]

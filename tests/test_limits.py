@@ -159,3 +159,10 @@ def test_huge_counts_are_scientific(n: int, text: str) -> None:
 def test_huge_byte_counts_are_scientific() -> None:
     assert data_size(10**400) == "1.00e+400 B"
     assert data_size(3 * 1024**4) == "3 TiB"
+
+
+def test_byte_counts_just_under_a_unit_print_whole() -> None:
+    # 1,099,511,614,240 B is 1023.99998 GiB: three significant digits would print 1.02e+03 GiB
+    assert data_size(1_099_511_614_240) == "1024 GiB"
+    assert data_size(999 * 2**20) == "999 MiB"
+    assert data_size(1000 * 2**10) == "1000 KiB"

@@ -14,6 +14,7 @@ is ``groups`` times the products it takes; convcalc counts the products.  The te
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import warnings
@@ -25,6 +26,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # "Failed to initialize NumPy" when numpy is absent
@@ -33,7 +35,7 @@ with warnings.catch_warnings():
 from convcalc.base.errors import SpecError
 from convcalc.engine.evaluate import evaluate
 from convcalc.engine.export import class_name, export_torch
-from convcalc.engine.training import OPTIMIZERS, training
+from convcalc.engine.training import OPTIMIZERS, largest_batch, training
 from convcalc.spec.parser import load_spec
 
 from helpers import ROOT, SPEC_FILES, expect_exit, run, show_json, write
@@ -396,3 +398,54 @@ def test_a_training_figure_on_a_layer_is_one_located_error(tmp_path: Path) -> No
     assert result.stdout.count("\n") + result.stderr.count("\n") <= 2
     line = "s.yaml:3:65: error: expect training_peak_bytes_max is a figure of the whole network"
     assert line in result.stdout + result.stderr
+
+
+# --- solve --train --max-memory ---------------------------------------------------------------
+
+@settings(max_examples=40, deadline=None)
+@given(
+    name=st.sampled_from(["convnet.yaml", "resnet18.yaml", "mobilenet_v2.yaml", "vit_b_16.yaml", "unet.yaml"]),
+    memory=st.integers(2**20, 2**44),
+    optimizer=st.sampled_from(sorted(OPTIMIZERS)),
+)
+def test_largest_batch_is_the_last_that_fits(name: str, memory: int, optimizer: str) -> None:
+    spec = load_spec((ROOT / "specs" / name).read_text(encoding="utf-8"))
+    found = largest_batch(spec, memory, optimizer)
+
+    def peak(batch: int) -> int:
+        return training(evaluate(spec, batch=batch), optimizer).peak_bytes
+
+    assert found.next_peak_bytes == peak(found.batch + 1) > memory
+    if found.batch:
+        assert found.peak_bytes == peak(found.batch) <= memory
+
+
+def test_solve_max_memory_text_and_json() -> None:
+    spec = str(ROOT / "specs" / "resnet50.yaml")
+    found = largest_batch(load_spec((ROOT / "specs" / "resnet50.yaml").read_text(encoding="utf-8")), 24 * 2**30)
+    text = run("solve", spec, "--train", "--max-memory", "24GiB")
+    expect_exit(text, 0)
+    assert text.stdout.splitlines()[0] == (
+        "ResNet-50: largest batch whose training step peaks within 24 GiB (25,769,803,776 bytes) "
+        f"at 224×224×3, adam, float32: {found.batch:,}"
+    )
+    doc = json.loads(run("solve", spec, "--max-memory", "24GiB", "-f", "json").stdout)
+    assert doc["question"] == "max_memory" and doc["batch"] == found.batch and doc["max_memory"] == 24 * 2**30
+    assert doc["peak_bytes"] <= doc["max_memory"] < doc["next_peak_bytes"]
+    none = run("solve", spec, "--max-memory", "1KiB")
+    expect_exit(none, 0)
+    assert "not one sample trains in 1 KiB (1,024 bytes)" in none.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--train"], "--train asks for --max-memory"),
+        (["--max-memory", "lots"], "--max-memory must be a count"),
+        (["--max-memory", "1GiB", "--output", "7x7"], "--max-memory and --output ask two questions"),
+    ],
+)
+def test_solve_memory_usage_errors(args: list[str], message: str) -> None:
+    result = run("solve", str(ROOT / "specs" / "convnet.yaml"), *args)
+    expect_exit(result, 2)
+    assert message in result.stderr

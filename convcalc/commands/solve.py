@@ -12,19 +12,40 @@ from .common import SPEC_PATH, about, format_option, input_option, load, returns
 
 
 @returns_exit_code
-def run(spec: str, output: str | None = None, at: str | None = None, input: str | None = None, fmt: str = "text") -> int:
+def run(
+    spec: str,
+    output: str | None = None,
+    at: str | None = None,
+    input: str | None = None,
+    fmt: str = "text",
+    max_memory: str | None = None,
+    optimizer: str = "adam",
+) -> int:
     from ..engine import solve as solver  # start-up: only this command needs the solver
-    from ..spec.parser import parse_shape
+    from ..spec.parser import parse_count, parse_shape
 
     path, loaded = load(spec)
     if output is None and at is not None:
         raise click.UsageError("--at needs --output")
+    if max_memory is not None and output is not None:
+        raise click.UsageError("--max-memory and --output ask two questions: give one")
     size = None
     if output is not None:
         try:
             size = parse_shape(output, None, "--output")
         except SpecError as err:
             raise click.BadParameter(err.message, param_hint="--output") from None
+    if max_memory is not None:
+        from ..engine.training import largest_batch  # start-up: only with --max-memory
+
+        try:
+            memory = parse_count(max_memory, None, "--max-memory")
+        except SpecError as err:
+            raise click.BadParameter(err.message, param_hint="--max-memory") from None
+        with about(path):
+            budget = largest_batch(loaded, int(memory), optimizer, input)
+        click.echo(writer(fmt, "solve")(budget), nl=False)
+        return ExitCode.OK
     with about(path):
         answer = solver.solve(loaded, input) if size is None else solver.inverse(loaded, size, at)
     click.echo(writer(fmt, "solve")(answer), nl=False)
@@ -41,13 +62,38 @@ def run(spec: str, output: str | None = None, at: str | None = None, input: str 
 )
 @click.option("--at", "at", metavar="LAYER", help="With --output: the layer (path name) that must give it.")
 @input_option("Solve around this input instead of the spec's (its rank and channels count).")
+@click.option("--train", is_flag=True, help="With --max-memory: a training step's peak (the default and only question).")
+@click.option(
+    "--max-memory",
+    metavar="BYTES",
+    help="The largest batch whose training step peaks under this memory (24GiB, 80GiB); implies --train.",
+)
+@click.option(
+    "--optimizer",
+    type=click.Choice(["sgd", "momentum", "adam", "adamw"]),
+    default="adam",
+    show_default=True,
+    help="With --max-memory: the optimizer whose state the step holds.",
+)
 @format_option("solve", "text")
-def solve(spec: str, output: str | None, at: str | None, input_: str | None, fmt: str) -> None:
-    """Which input sizes SPEC accepts, per spatial axis; or, with --output, which give that output.
+def solve(
+    spec: str,
+    output: str | None,
+    at: str | None,
+    input_: str | None,
+    train: bool,
+    max_memory: str | None,
+    optimizer: str,
+    fmt: str,
+) -> None:
+    """Which input sizes SPEC accepts, per spatial axis; or, with --output, which give that output;
+    or, with --train --max-memory, the largest batch that trains in that memory.
 
     \b
     clean: no warning flag anywhere (no input data cut off) and every join matches
     exact: no flag at all (every size formula divides evenly)
     With --output: the inputs that give it exactly, and those that get there by flooring.
     """
-    sys.exit(run(spec, output, at, input_, fmt))
+    if train and max_memory is None:
+        raise click.UsageError("--train asks for --max-memory BYTES (24GiB): the memory a step must fit")
+    sys.exit(run(spec, output, at, input_, fmt, max_memory, optimizer))

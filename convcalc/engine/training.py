@@ -27,9 +27,11 @@ around ``loss.backward()``, then ``optimizer.step()``), with the loss a sum over
 from __future__ import annotations
 
 from ..base.record import Record
-from ..model.autograd import is_view, module_shapes, parameter_tensors, saves, storage_values
-from ..spec.parser import DTYPE_BYTES
-from .evaluate import Report
+from ..model.autograd import Saves, is_view, module_shapes, parameter_tensors, saves, storage_values
+from ..model.geometry import Shape
+from ..model.kinds import TorchModule
+from ..spec.parser import DTYPE_BYTES, Spec
+from .evaluate import Report, evaluate
 
 # Buffers kept per parameter value, and whether a float32 step count is kept per parameter tensor.
 OPTIMIZERS: dict[str, tuple[int, bool]] = {
@@ -50,7 +52,13 @@ class Training(Record):
     gradient_bytes: int
     optimizer_bytes: int
     saved_bytes: tuple[int, ...]  # per row: the storages it is the first to keep for backward
-    peak_bytes: int  # the step's peak memory, an estimate (module docstring)
+    # The candidates for the peak, each affine in the batch: backward through each row, the update.
+    peak_terms: tuple[int, ...]
+
+    @property
+    def peak_bytes(self) -> int:
+        """The step's peak memory, an estimate (module docstring)."""
+        return max(self.peak_terms)
 
     @property
     def total_saved_bytes(self) -> int:
@@ -109,20 +117,70 @@ def training(report: Report, optimizer: str = "adam") -> Training:
     state = buffers * values * per_value + (STEP_BYTES * tensors if keeps_step else 0)
     saved = saved_bytes(report, reads, needs_grad)
     held = (report.input.numel * report.batch + report.totals.params + report.totals.buffers) * per_value + state
-    through = 0  # the backward pass at its fullest
+    terms = []  # the backward pass through each row, from the last
     kept, grads = sum(saved), 0
     for r in range(len(rows) - 1, -1, -1):
         grads += trained[r] * per_value
         activation = (rows[r].output.numel + rows[r].input.numel) * report.batch * per_value
-        through = max(through, kept + grads + activation)
+        terms.append(held + kept + grads + activation)
         kept -= saved[r]
     update = values * per_value + STEP_TEMPORARIES.get(optimizer, 0) * max(trained, default=0) * per_value
-    return Training(optimizer, tuple(backward), values * per_value, state, saved, held + max(through, update))
+    terms.append(held + update)
+    return Training(optimizer, tuple(backward), values * per_value, state, saved, tuple(terms))
+
+
+class BatchBudget(Record):
+    """``solve --train --max-memory``: the largest batch whose training step fits a memory."""
+
+    report: Report  # at batch 1
+    max_memory: int
+    optimizer: str
+    batch: int  # the largest batch that fits (0: not even one sample)
+    peak_bytes: int  # its step's peak (batch 1's when none fits)
+    next_peak_bytes: int  # the peak one sample more needs
+
+
+LARGEST_BATCH = 2**40  # the search stops here: a memory that holds more is reported as this batch
+
+
+def largest_batch(spec: Spec, max_memory: int, optimizer: str = "adam", input: str | None = None) -> BatchBudget:
+    """The largest batch whose step's peak (:func:`training`) is at most ``max_memory`` bytes.
+
+    Every candidate for the peak is affine in the batch (sizes scale with it, a batch norm's
+    statistics do not): from batches 1 and 2 each one's a + s·batch is known, and the answer is
+    the least of (max_memory − a) // s.  Two evaluations, whatever the memory.
+    """
+    one = evaluate(spec, input=input, batch=1)
+    at1, at2 = training(one, optimizer), training(evaluate(spec, input=input, batch=2), optimizer)
+    lines = [(2 * p1 - p2, p2 - p1) for p1, p2 in zip(at1.peak_terms, at2.peak_terms)]  # (a, s)
+
+    def peak(batch: int) -> int:
+        return max(a + s * batch for a, s in lines)
+
+    batch = LARGEST_BATCH
+    for a, s in lines:
+        if a + s > max_memory:  # not even one sample
+            batch = 0
+        elif s > 0:
+            batch = min(batch, (max_memory - a) // s)
+    return BatchBudget(one, max_memory, optimizer, batch, peak(max(batch, 1)), peak(batch + 1))
 
 
 def report_shape(report: Report, tensor: int) -> object:
     """The shape of tensor ``tensor``: the network's input (0) or a row's output."""
     return report.input if tensor == 0 else report.rows[tensor - 1].output
+
+
+def module_plan(modules: list[TorchModule], x: Shape, y: Shape) -> list[tuple[bool, int, bool, Saves]]:
+    """For each module of a layer, in order: whether its output is a view, its output storage's
+    values (one sample), whether it has parameters, and what it keeps for backward."""
+    plan, shape = [], x
+    for module, out_shape in zip(modules, module_shapes(modules, x, y)):
+        trained = parameter_tensors(module) > 0
+        values = storage_values(module, shape, out_shape)
+        plan.append((is_view(module), values, trained, saves(module, shape, out_shape)))
+        shape = out_shape
+    return plan
 
 
 def saved_bytes(report: Report, reads: list[tuple[int, ...]], needs_grad: list[bool]) -> tuple[int, ...]:
@@ -136,6 +194,7 @@ def saved_bytes(report: Report, reads: list[tuple[int, ...]], needs_grad: list[b
     of_tensor = [0] * (len(report.rows) + 1)  # row number → the storage its output lives in
     kept: set[int] = set()
     found = []
+    plans: dict[tuple[int, object], list[tuple[bool, int, bool, Saves]]] = {}
 
     def new(numel: int) -> int:
         sizes.append(numel * batch * per_value)
@@ -163,18 +222,19 @@ def saved_bytes(report: Report, reads: list[tuple[int, ...]], needs_grad: list[b
                     keep += ([operand] if acc_grad else []) + ([acc] if needs_grad[i] else [])
                     acc, acc_grad = out if k == len(inputs) else new(row.output.numel), acc_grad or needs_grad[i]
         else:
-            kind, options = step.layer.kind, step.layer.options
-            modules = kind.torch(options, row.input)
-            cur, shape, grad = of_tensor[inputs[0]], row.input, needs_grad[inputs[0]]
-            for module, out_shape in zip(modules, module_shapes(modules, row.input, row.output)):
-                out = cur if is_view(module) else new(storage_values(module, shape, out_shape))
-                trained = parameter_tensors(module) > 0
+            key = (id(step.layer), row.input)  # a repeated block's layer is one Layer: its modules once
+            plan = plans.get(key)
+            if plan is None:
+                modules = step.layer.kind.torch(step.layer.options, row.input)
+                plan = plans[key] = module_plan(modules, row.input, row.output)
+            cur, grad = of_tensor[inputs[0]], needs_grad[inputs[0]]
+            for view, values, trained, rule in plan:
+                out = cur if view else new(values)
                 if grad or trained:  # autograd records the module
-                    rule = saves(module, shape, out_shape)
                     keep += ([cur] if rule.input else []) + ([out] if rule.output else [])
                     per_sample = rule.values * per_value + rule.stats * 4 + rule.indices * 8
                     extra += per_sample * batch + rule.batch_stats * 4
-                cur, shape, grad = out, out_shape, grad or trained
+                cur, grad = out, grad or trained
         of_tensor[number] = out
         fresh = [k for k in dict.fromkeys(keep) if k not in kept]
         kept.update(fresh)
@@ -182,4 +242,4 @@ def saved_bytes(report: Report, reads: list[tuple[int, ...]], needs_grad: list[b
     return tuple(found)
 
 
-__all__ = ["OPTIMIZERS", "Training", "training"]
+__all__ = ["OPTIMIZERS", "BatchBudget", "Training", "largest_batch", "training"]

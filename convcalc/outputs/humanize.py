@@ -43,7 +43,9 @@ def data_size(n: int) -> str:
     value = float(n)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if abs(value) < 1024 or unit == "TiB":
-            return f"{n} B" if unit == "B" else f"{value:.3g} {unit}"
+            if unit == "B":
+                return f"{n} B"
+            return f"{value:.3g} {unit}" if abs(value) < 999.5 else f"{value:.0f} {unit}"  # not 1.02e+03 GiB
         value /= 1024
     raise AssertionError("unreachable")
 

@@ -6,6 +6,8 @@ import json
 
 from ..base.text import json_safe, visible
 from ..engine.solve import Answer
+from ..engine.training import BatchBudget
+from .humanize import data_size
 
 
 def solve_document(answer: Answer) -> dict[str, object]:
@@ -43,7 +45,40 @@ LEVEL_WORDS = {
 }
 
 
-def write_text(answer: Answer) -> str:
+def budget_document(budget: BatchBudget) -> dict[str, object]:
+    """The JSON form of ``solve --train --max-memory``."""
+    return {
+        "schema_version": 1,
+        "name": budget.report.name,
+        "input": list(budget.report.input.dims),
+        "question": "max_memory",
+        "max_memory": budget.max_memory,
+        "optimizer": budget.optimizer,
+        "dtype": budget.report.dtype,
+        "batch": budget.batch,
+        "peak_bytes": budget.peak_bytes,
+        "next_peak_bytes": budget.next_peak_bytes,
+    }
+
+
+def budget_text(budget: BatchBudget) -> str:
+    report = budget.report
+    title = f"{visible(report.name)}: " if report.name else ""
+    where = f"at {report.input}, {budget.optimizer}, {report.dtype}"
+    memory = f"{data_size(budget.max_memory)} ({budget.max_memory:,} bytes)"
+    if not budget.batch:
+        return f"{title}not one sample trains in {memory} {where}: one needs {budget.next_peak_bytes:,} bytes\n"
+    return (
+        f"{title}largest batch whose training step peaks within {memory} {where}: {budget.batch:,}\n"
+        f"  batch {budget.batch:,}: peak {budget.peak_bytes:,} bytes ({data_size(budget.peak_bytes)})\n"
+        f"  batch {budget.batch + 1:,}: peak {budget.next_peak_bytes:,} bytes ({data_size(budget.next_peak_bytes)})\n"
+        "note: the peak is show --train's estimate (docs/format.md, Training figures)\n"
+    )
+
+
+def write_text(answer: Answer | BatchBudget) -> str:
+    if isinstance(answer, BatchBudget):
+        return budget_text(answer)
     report = answer.report
     title = f"{visible(report.name)}: " if report.name else ""
     if answer.target:
@@ -67,5 +102,6 @@ def write_text(answer: Answer) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_json(answer: Answer) -> str:
-    return json_safe(json.dumps(solve_document(answer), indent=2, ensure_ascii=False)) + "\n"
+def write_json(answer: Answer | BatchBudget) -> str:
+    document = budget_document(answer) if isinstance(answer, BatchBudget) else solve_document(answer)
+    return json_safe(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"
