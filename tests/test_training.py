@@ -188,7 +188,24 @@ layers:
 """
 
 
-@pytest.mark.parametrize("text", [DEAD_BRANCH, FROM_THE_INPUT], ids=["dead-branch", "from-the-input"])
+# Storage corners the random specs found: torch's 1×1×1 transposed 3-D conv writes into a storage
+# of its input's size only at stride 1 and dilation 1 (padding or not); untokens of one token, and
+# the export's layernorm on a 1-D map of one channel.
+CORNERS = [
+    '{"name": "n", "input": [1, 1, 1, 2], "layers": [{"deconv": {"out": 1, "kernel": 1, "act": "relu6"}}]}',
+    '{"name": "n", "input": [1, 1, 1, 2], "layers": [{"deconv": {"out": 1, "kernel": 1, "dilation": 2, "act": "relu6"}}]}',
+    '{"name": "n", "input": [3, 3, 3, 1], "layers": [{"conv": {"out": 1, "kernel": 1}},'
+    ' {"deconv": {"out": 1, "kernel": 1, "padding": 1}}, {"conv": {"out": 1, "kernel": 1, "act": "relu"}}]}',
+    '{"name": "n", "input": [3, 3, 3, 2], "layers": [{"deconv": {"out": 1, "kernel": 1, "stride": 2, "padding": 1}},'
+    ' "batchnorm"]}',
+    '{"name": "n", "input": [1, 1], "layers": ["tokens", "position_embedding", "relu", {"untokens": {"size": 1}},'
+    ' {"pointwise": {"out": 1}}]}',
+    '{"name": "n", "input": [3, 1], "layers": [{"conv": {"out": 1, "kernel": 1}}, "layernorm",'
+    ' {"conv": {"out": 2, "kernel": 1, "act": "relu"}}, "flatten", {"dense": {"out": 1}}]}',
+]
+
+
+@pytest.mark.parametrize("text", [DEAD_BRANCH, FROM_THE_INPUT, *CORNERS])
 def test_skip_rules_agree_with_torch(text: str, tmp_path: Path) -> None:
     Step(text, tmp_path, device="cpu").check()
 

@@ -100,16 +100,19 @@ KEEPS_NOTHING = frozenset(
 
 def storage_values(module: TorchModule, x: Shape, y: Shape) -> int:
     """How many values the storage of ``module``'s output holds (one sample): its output's, but
-    torch's ConvTranspose3d with a 1×1×1 kernel allocates a storage of at least its input's size."""
+    torch's ConvTranspose3d with a 1×1×1 kernel, stride 1 and dilation 1 (a pointwise product,
+    whatever the padding) writes into a storage of at least its input's size."""
     cls, args = module
-    if cls == "ConvTranspose3d" and all(k == 1 for k in _per_axis(args["kernel_size"], 3)):
+    if cls == "ConvTranspose3d" and all(
+        all(v == 1 for v in _per_axis(args.get(key, 1), 3)) for key in ("kernel_size", "stride", "dilation")
+    ):
         return max(x.numel, y.numel)
     return y.numel
 
 
 # Modules whose output is a view of their input, or their input itself: no storage of their own.
-# (ChannelLayerNorm and Untokens make their output contiguous: every map is laid out channels
-# first, so that a flatten is always a view and no layer's layout depends on an earlier one's.)
+# (ChannelLayerNorm and Untokens copy their output into a channels-first layout: every map is
+# laid out so, a flatten is always a view and no layer's layout depends on an earlier one's.)
 VIEWS = frozenset({"Flatten", "ChannelSlice", "Tokens"})
 
 

@@ -67,11 +67,11 @@ TorchModule = tuple[str, dict[str, Any]]  # a torch.nn class name (or a TORCH_HE
 TORCH_HELPERS: dict[str, str] = {
     "ChannelLayerNorm": '''
 class ChannelLayerNorm(nn.LayerNorm):
-    """LayerNorm over the channels of an (N, C, *spatial) tensor (ConvNeXt's LayerNorm2d),
-    its output contiguous again, as every other layer's is."""
+    """LayerNorm over the channels of an (N, C, *spatial) tensor (ConvNeXt's LayerNorm2d), its
+    output laid out channels first again, as every other layer's is."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(x.movedim(1, -1)).movedim(-1, 1).contiguous()
+        return super().forward(x.movedim(1, -1)).movedim(-1, 1).clone(memory_format=torch.contiguous_format)
 ''',
     "LayerScale": '''
 class LayerScale(nn.Module):
@@ -126,7 +126,8 @@ class Untokens(nn.Module):
         self.size = tuple(size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.transpose(1, 2).reshape(x.shape[0], x.shape[2], *self.size).contiguous()
+        channels_first = x.transpose(1, 2).clone(memory_format=torch.contiguous_format)
+        return channels_first.view(x.shape[0], x.shape[2], *self.size)
 ''',
     "ClassToken": '''
 class ClassToken(nn.Module):
