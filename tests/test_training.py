@@ -189,9 +189,11 @@ layers:
 
 
 # Storage corners the random specs found: torch's 1×1×1 transposed 3-D conv writes into a storage
-# of its input's size only at stride 1 and dilation 1 (padding or not); untokens of one token, and
-# the export's layernorm on a 1-D map of one channel.
+# of its input's size only at stride 1 and dilation 1 (padding or not); untokens of one token; the
+# export's layernorm on a 1-D map of one channel; a dropout of rate 0 returns its input (the mlp's
+# second linear keeps the relu's output, already kept).
 CORNERS = [
+    '{"name": "n", "input": [1, 1], "layers": ["tokens", {"mlp": {"hidden": 1, "dropout": 0.0, "act": "relu"}}]}',
     '{"name": "n", "input": [1, 1, 1, 2], "layers": [{"deconv": {"out": 1, "kernel": 1, "act": "relu6"}}]}',
     '{"name": "n", "input": [1, 1, 1, 2], "layers": [{"deconv": {"out": 1, "kernel": 1, "dilation": 2, "act": "relu6"}}]}',
     '{"name": "n", "input": [3, 3, 3, 1], "layers": [{"conv": {"out": 1, "kernel": 1}},'

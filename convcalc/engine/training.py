@@ -166,7 +166,7 @@ def largest_batch(spec: Spec, max_memory: int, optimizer: str = "adam", input: s
     return BatchBudget(one, max_memory, optimizer, batch, peak(max(batch, 1)), peak(batch + 1))
 
 
-def report_shape(report: Report, tensor: int) -> object:
+def report_shape(report: Report, tensor: int) -> Shape:
     """The shape of tensor ``tensor``: the network's input (0) or a row's output."""
     return report.input if tensor == 0 else report.rows[tensor - 1].output
 
