@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from .base.errors import Mark
     from .engine.evaluate import Report
+    from .engine.peak import Peak
     from .engine.training import Training
     from .engine.check import FileResult
     from .spec.parser import Spec
@@ -167,12 +168,22 @@ def evaluate(spec: Spec | Source, input: Sequence[int] | str | None = None, batc
         raise _unlocated(err) from None
 
 
-def report_dict(report: Report, *, train: str | None = None) -> dict[str, Any]:
+def report_dict(report: Report, *, train: str | None = None, memory: bool = False) -> dict[str, Any]:
     """The report as the JSON document of ``convcalc show --format json`` (``schema_version`` 1);
-    with ``train`` (an optimizer), as ``show --train --optimizer OPTIMIZER --format json``."""
+    with ``train`` (an optimizer), as ``show --train --optimizer OPTIMIZER --format json``; with
+    ``memory``, as ``show --memory --format json``."""
     from .outputs.report import report_document  # start-up: loaded on first call (module docstring)
 
-    return report_document(report, train=train)
+    return report_document(report, train=train, memory=memory)
+
+
+def inference_peak(report: Report) -> Peak:
+    """The peak of live activation storage in one forward pass (``show --memory``): its
+    ``bytes`` for the whole batch at the spec's dtype, and ``at(report)``, the name of the row
+    running at the peak."""
+    from .engine.peak import inference_peak as peak  # start-up: loaded on first call
+
+    return peak(report)
 
 
 def training(report: Report, optimizer: str = "adam") -> Training:

@@ -110,3 +110,91 @@ def test_markdown_memory_in_exact_bytes(tmp_path: Path) -> None:
     assert "| FLOPs | memory | flags |" in header
     first = lines[lines.index(header) + 2]
     assert "| 7,200 B |" in first  # 15·15·16 values, batch 2, 1 byte each
+
+
+# --- the peak of inference (show --memory); the oracle against torch is tests/test_peak.py ----
+
+CONCAT = """\
+name: two branches
+input: 8x8x3
+batch: {batch}
+layers:
+  - concat:
+      - [{{conv: {{out: 4, kernel: 3, padding: 1, name: wide}}}}]
+      - [{{conv: {{out: 5, kernel: 1, name: narrow}}}}]
+  - pointwise: {{out: 2}}
+{expect}"""
+# The input (8·8·3) is read by both convs; during the concat the two branches (8·8·4, 8·8·5)
+# and its output (8·8·9) are live, more than during any conv: 64 · (4 + 5 + 9) values.
+CONCAT_PEAK = 64 * (4 + 5 + 9) * 4
+
+
+def concat_spec(batch: int = 1, expect: str = "") -> str:
+    return CONCAT.format(batch=batch, expect=expect)
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_the_peak_of_a_concat_is_its_inputs_and_output(batch: int) -> None:
+    from convcalc import inference_peak
+
+    report = evaluate(load_spec(concat_spec(batch)))
+    peak = inference_peak(report)
+    assert peak.bytes == CONCAT_PEAK * batch
+    assert peak.at(report) == "concat1"
+
+
+def test_a_skip_stays_live_until_its_join() -> None:
+    from convcalc import inference_peak
+
+    # conv a (4·4·8) is kept for the add while conv b and conv c run: during c, a + b + c are live
+    text = """\
+input: 4x4x8
+layers:
+  - conv: {out: 8, kernel: 1, name: a}
+  - conv: {out: 16, kernel: 1, name: b}
+  - conv: {out: 8, kernel: 1, name: c}
+  - add: {with: a}
+"""
+    report = evaluate(load_spec(text))
+    assert inference_peak(report).bytes == 16 * (8 + 16 + 8) * 4
+    assert inference_peak(report).at(report) == "c"
+
+
+def test_json_table_and_markdown_show_the_peak_only_with_memory(tmp_path: Path) -> None:
+    spec = write(tmp_path, "concat.yaml", concat_spec())
+    assert "peak_activation_bytes" not in show_json(spec)["total"]
+    total = show_json(spec, "--memory")["total"]
+    assert (total["peak_activation_bytes"], total["peak_at"]) == (CONCAT_PEAK, "concat1")
+    table = run("show", spec, "--memory")
+    expect_exit(table, 0)
+    assert [line.split() for line in table.stdout.splitlines() if line.startswith("peak")] == [
+        ["peak", "live", "activations", "at", "concat1", "4.5", "KiB"]
+    ]
+    markdown = run("show", spec, "--memory", "-f", "markdown")
+    assert "- peak live activations at concat1: 4.5 KiB" in markdown.stdout
+    assert "peak live" not in run("show", spec).stdout
+
+
+def test_the_inference_peak_budget_in_check(tmp_path: Path) -> None:
+    roomy = write(tmp_path, "roomy.yaml", concat_spec(expect=f"expect: {{peak_activation_bytes_max: {CONCAT_PEAK}}}\n"))
+    expect_exit(run("check", roomy), 0)
+    tight = write(tmp_path, "tight.yaml", concat_spec(expect="expect: {peak_activation_bytes_max: 4KiB}\n"))
+    result = run("check", tight)
+    expect_exit(result, 1)
+    assert f"tight.yaml:9:37: error: expect: peak_activation_bytes is {CONCAT_PEAK:,}, expected at most 4,096" in (
+        result.stdout
+    )
+    on_a_layer = "input: 8x8x3\nlayers:\n  - conv: {out: 4, kernel: 3, expect: {peak_activation_bytes_max: 1GiB}}\n"
+    result = run("check", write(tmp_path, "layer.yaml", on_a_layer))
+    expect_exit(result, 2)
+    assert "layer.yaml:3:67: error: expect peak_activation_bytes_max is a figure of the whole network" in (
+        result.stdout + result.stderr
+    )
+
+
+def test_report_dict_takes_memory() -> None:
+    import convcalc
+
+    report = convcalc.evaluate(concat_spec())
+    assert convcalc.report_dict(report, memory=True)["total"]["peak_activation_bytes"] == CONCAT_PEAK
+    assert "peak_at" not in convcalc.report_dict(report)["total"]

@@ -85,7 +85,8 @@ def run(
     "--memory",
     is_flag=True,
     help="Add each layer's output memory at the spec's dtype and batch (a table column; a memory "
-    "column in CSV/TSV; JSON rows always have memory).",
+    "column in CSV/TSV; JSON rows always have memory) and the peak of live activations in "
+    "inference (a totals line; peak_activation_bytes and peak_at in the JSON total).",
 )
 @click.option(
     "--train",

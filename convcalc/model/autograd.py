@@ -1,12 +1,14 @@
-"""What PyTorch does with the modules of a kind's ``torch`` list in training (``show --train``).
+"""What PyTorch does with the modules of a kind's ``torch`` list: their storage in training
+(``show --train``) and in inference (``show --memory``'s peak).
 
 The kinds say which torch modules a layer is (``Kind.torch``); this module says what those
-modules cost a training step: how many parameter tensors each holds (an optimizer keeps a step
-count per tensor), what autograd keeps of each for the backward pass, which output is a view,
-and the shapes between the modules of one layer.  The rules were read from
-``torch.autograd.graph.saved_tensors_hooks`` module by module and are checked on whole
-exported networks by tests/test_training.py.  Imported only by engine/training.py, so that no
-other command pays for it at start-up.
+modules cost: how many parameter tensors each holds (an optimizer keeps a step count per
+tensor), what autograd keeps of each for the backward pass, which output is a view, the shapes
+between the modules of one layer, and the storages each one's operations make in inference.
+The training rules were read from ``torch.autograd.graph.saved_tensors_hooks`` module by
+module, the inference ones from a ``TorchDispatchMode`` that records every operation; both are
+checked on whole exported networks (tests/test_training.py, tests/test_peak.py).  Imported only
+by engine/training.py and engine/peak.py, so that no other command pays for it at start-up.
 """
 
 from __future__ import annotations
@@ -121,6 +123,107 @@ def is_view(module: TorchModule) -> bool:
     cls, args = module
     dropless = cls in ("Dropout", "DropPath") and not args["p"]  # returns its input itself
     return cls in VIEWS or (cls == "TokenPool" and args["mode"] == "first") or dropless
+
+
+class Op(Record):
+    """One operation a module runs in inference (eval mode, no gradients) that makes a storage.
+    Views and in-place updates make none and are not listed."""
+
+    reads: tuple[int, ...]  # 0: the module's input; k: the storage the module's k-th operation made
+    values: int  # of the storage it makes, per sample at the dtype
+    scratch: int = 0  # bytes per sample of what it makes beside and drops at once (statistics, indices)
+
+
+def inference_ops(module: TorchModule, x: Shape, y: Shape, batch: int, dense: bool) -> tuple[list[Op], bool]:
+    """The operations ``module`` runs from its input ``x`` (one sample; ``dense``: laid out
+    contiguously) to its output ``y`` at ``batch``, and whether its output is laid out
+    contiguously.  Its output is what its last operation makes, or its input when it makes
+    nothing (a view).  Only a sequence of tokens can be laid out otherwise: ``Tokens`` is a
+    transposed view of the map, which elementwise modules keep and a reshape has to copy."""
+    cls, args = module
+    base = module_base(cls)
+    tokens, channels = x.numel // max(x.channels, 1), x.channels
+    scattered = x.tokens and not dense  # a (N, T, C) view laid out as (N, C, T)
+    if cls in ("Dropout", "DropPath"):  # in eval mode, the input itself
+        return [], dense
+    if is_view(module):
+        if cls == "Tokens":
+            return [], dense and (tokens == 1 or channels == 1)
+        if cls == "Flatten" and scattered:  # a reshape it cannot view: a copy
+            return [Op((0,), x.numel)], True
+        if cls == "ChannelSlice" and x.tokens:  # (N, T, C') in rows of C: contiguous only if whole
+            return [], dense and (y.channels == channels or batch * tokens == 1)
+        return [], dense
+    out = storage_values(module, x, y)
+    if cls in ELEMENTWISE:
+        return [Op((0,), out)], dense
+    if cls == "Linear" and scattered:
+        return scattered_linear_ops(x, out, batch, args.get("bias", True)), True
+    if cls == "SelfAttention":
+        return attention_ops(x, batch, args["heads"], args.get("bias", True), scattered), True
+    if base in ("MaxPool", "AdaptiveMaxPool"):  # and its int64 indices, which the module drops
+        return [Op((0,), out, 8 * y.numel)], True
+    if cls == "LayerNorm":  # a mean and an inverse std per normalised vector, float32
+        return [Op((0,), out, 2 * 4 * tokens)], True
+    if cls == "ChannelLayerNorm":  # normalised channels-last, then copied channels-first
+        return [Op((0,), out, 2 * 4 * tokens), Op((1,), out)], True
+    if cls == "GroupNorm":
+        return [Op((0,), out, 2 * 4 * args["num_groups"])], True
+    if base == "InstanceNorm":  # a batch norm over N·C channels: its parameters repeated N times
+        repeated = 2 * bool(args.get("affine")) + 2 * bool(args.get("track_running_stats"))
+        stats = 0 if args.get("track_running_stats") else 2 * 4 * channels  # batch statistics, float32
+        return [Op((0,), out, 4 * repeated * channels + stats)], True
+    return [Op((0,), out)], True
+
+
+# Modules that compute each output value from the same position of the input: their output is
+# laid out as their input is.
+ELEMENTWISE = frozenset(
+    {"ReLU", "ReLU6", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "SiLU", "Hardswish", "Hardsigmoid", "LayerScale",
+     "PositionEmbedding"}
+)
+
+
+def scattered_linear_ops(x: Shape, out: int, batch: int, bias: bool) -> list[Op]:
+    """``nn.Linear`` on tokens laid out as (N, C, T): not torch's fused path for a contiguous
+    input but a matmul, whose reshape to (N·T, C) copies unless N is 1, then the bias added
+    out of place."""
+    ops = [Op((0,), x.numel)] if batch > 1 else []
+    ops.append(Op((len(ops),), out))
+    if bias:
+        ops.append(Op((len(ops),), out))
+    return ops
+
+
+def attention_ops(x: Shape, batch: int, heads: int, bias: bool, scattered: bool) -> list[Op]:
+    """The exported ``SelfAttention`` on ``x`` (T tokens of C channels).  ``q @ kᵀ`` and
+    ``weights @ v`` fold their (N, heads) dimensions into one, which copies q, kᵀ and v out of
+    the qkv projection's storage unless N or heads is 1; the heads' output is copied back into
+    (N, T, C) unless T or heads is 1."""
+    size, tokens = x.numel, x.numel // x.channels
+    weights = heads * tokens * tokens
+    ops = scattered_linear_ops(x, 3 * size, batch, bias) if scattered else [Op((0,), 3 * size)]  # q, k and v
+    qkv = len(ops)
+    fold = batch > 1 and heads > 1
+    if fold:
+        ops += [Op((qkv,), size), Op((qkv,), size)]  # q, kᵀ
+        q, k = qkv + 1, qkv + 2
+    else:
+        q = k = qkv
+    ops.append(Op((q, k), weights))  # q · kᵀ
+    ops.append(Op((len(ops),), weights))  # scaled
+    ops.append(Op((len(ops),), weights))  # softmax
+    soft = len(ops)
+    if fold:
+        ops.append(Op((qkv,), size))  # v
+        v = len(ops)
+    else:
+        v = qkv
+    ops.append(Op((soft, v), size))  # weights · v
+    if tokens > 1 and heads > 1:
+        ops.append(Op((len(ops),), size))  # the heads back into (N, T, C)
+    ops.append(Op((len(ops),), size))  # the output projection
+    return ops
 
 
 def module_shapes(modules: list[TorchModule], x: Shape, y: Shape) -> list[Shape]:

@@ -19,6 +19,7 @@ from .formats import Terminal
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ..engine.receptive import Fields, RowField
+    from ..engine.peak import Peak
     from ..engine.training import Training
 
 SCHEMA_VERSION = 1
@@ -91,9 +92,20 @@ def _training(report: Report, optimizer: str | None) -> Training | None:
     return training(report, optimizer)
 
 
-def report_document(report: Report, rf: bool = False, train: str | None = None, stream: bool = False) -> dict[str, Any]:
+def _peak(report: Report, memory: bool) -> Peak | None:
+    if not memory:
+        return None
+    from ..engine.peak import inference_peak  # start-up: only with --memory
+
+    return inference_peak(report)
+
+
+def report_document(
+    report: Report, rf: bool = False, train: str | None = None, stream: bool = False, memory: bool = False
+) -> dict[str, Any]:
     """The JSON document; with ``rf``, each layer gains ``rf`` and the document ``rf_notes``;
-    with ``train`` (an optimizer), each layer gains its backward figures and the total ``training``.
+    with ``train`` (an optimizer), each layer gains its backward figures and the total ``training``;
+    with ``memory``, the total gains the inference peak (``peak_activation_bytes``, ``peak_at``).
     With ``stream``, ``layers`` is an iterator that makes each layer's object as it is read, so
     that :func:`json_lines` never holds 10⁵ of them at once."""
     t = report.totals
@@ -136,6 +148,10 @@ def report_document(report: Report, rf: bool = False, train: str | None = None, 
             ],
         },
     }
+    peak = _peak(report, memory)
+    if peak is not None:
+        doc["total"]["peak_activation_bytes"] = peak.bytes
+        doc["total"]["peak_at"] = peak.at(report)
     if step is not None:
         doc["total"]["training"] = {
             "backward_macs": step.total_backward_macs,
@@ -169,7 +185,7 @@ def json_lines(document: dict[str, Any]) -> str:
 
 
 def write_json(report: Report, term: Terminal) -> str:
-    return json_lines(report_document(report, term.rf, term.train, stream=True))
+    return json_lines(report_document(report, term.rf, term.train, stream=True, memory=term.memory))
 
 
 # --- delimited rows for cut/awk/sort: a header, one row per layer, no decoration ------------
@@ -274,7 +290,9 @@ def _ranges(numbers: list[int]) -> str:
     return ",".join(str(a) if a == b else (f"{a},{b}" if b == a + 1 else f"{a}-{b}") for a, b in spans)
 
 
-def totals_lines(report: Report, exact: bool, step: Training | None = None) -> list[tuple[str, str]]:
+def totals_lines(
+    report: Report, exact: bool, step: Training | None = None, peak: Peak | None = None
+) -> list[tuple[str, str]]:
     t = report.totals
     num = h.grouped if exact else (lambda n: f"{h.count(n)} ({h.grouped(n)})")
     lines = [
@@ -285,6 +303,8 @@ def totals_lines(report: Report, exact: bool, step: Training | None = None) -> l
         (f"activations ({report.dtype}, batch {report.batch})", h.data_size(t.activation_bytes)),
         (f"params memory ({report.dtype})", h.data_size(t.param_bytes)),
     ]
+    if peak is not None:
+        lines.append((f"peak live activations at {visible(peak.at(report))}", h.data_size(peak.bytes)))
     if step is not None:
         lines += [
             ("backward MACs (training)", num(step.total_backward_macs)),
@@ -330,7 +350,8 @@ def write_markdown(report: Report, term: Terminal) -> str:
             f"| {r.number} | {r.name} | {r.kind} | {r.summary} | {h.shape(r.output)} | {h.grouped(r.params)} "
             f"| {h.grouped(r.macs)} | {h.grouped(r.flops)} |{mem_cell}{bwd_cell} {marker([r])} |{rf_cell}"
         )
-    lines += ["", *(f"- {k}: {v}" for k, v in totals_lines(report, exact=True, step=step))]
+    totals = totals_lines(report, exact=True, step=step, peak=_peak(report, term.memory))
+    lines += ["", *(f"- {k}: {v}" for k, v in totals)]
     notes = flag_notes(report) + [f"expect failed: {f.message}" for f in report.failures]
     if fields:
         notes += [f"receptive field: {n}" for n in (RF_LEGEND, *fields.notes)]
@@ -458,7 +479,7 @@ def write_table(report: Report, term: Terminal) -> str:
     if description:  # Text, never markup: names and descriptions come from the spec and may hold [brackets]
         add(f"\n{description}\n")
     add("\n")
-    totals = totals_lines(report, exact=False, step=step)
+    totals = totals_lines(report, exact=False, step=step, peak=_peak(report, term.memory))
     label = max(len(k) for k, _ in totals)
     values = max(len(v) for _, v in totals)
     for k, v in totals:
