@@ -25,7 +25,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 with warnings.catch_warnings():
@@ -456,9 +456,90 @@ def test_solve_max_memory_text_and_json() -> None:
     assert "not one sample trains in 1 KiB (1,024 bytes)" in none.stdout
 
 
+def next_clean_side(axes: list[list[Any]], side: int) -> int | None:
+    """The smallest side above ``side`` in every axis's clean progressions (None within 4,096)."""
+    for n in range(side + 1, side + 4097):
+        if all(any(n in p for p in axis) for axis in axes):
+            return n
+    return None
+
+
+SQUARE_SPECS = ["resnet18.yaml", "vgg16.yaml", "unet.yaml", "ecg1d.yaml", "convnet.yaml", "vit_b_16.yaml",
+                "decoder.yaml", "inception3a.yaml"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    name=st.sampled_from(SQUARE_SPECS),
+    memory=st.integers(2**24, 2**38),
+    batches=st.lists(st.integers(1, 300), min_size=1, max_size=3),
+)
+@example(name="resnet18.yaml", memory=24 * 2**30, batches=[1, 64, 64])
+@example(name="ecg1d.yaml", memory=24 * 2**30, batches=[1, 8])
+@example(name="unet.yaml", memory=2**34, batches=[2, 1])
+@example(name="vit_b_16.yaml", memory=2**34, batches=[1])
+def test_largest_square_is_the_last_clean_side_that_fits(name: str, memory: int, batches: list[int]) -> None:
+    from convcalc.engine.solve import solve
+    from convcalc.engine.training import LARGEST_SIDE, largest_squares
+
+    spec = load_spec((ROOT / "specs" / name).read_text(encoding="utf-8"))
+    squares = largest_squares(spec, memory, "adam", None, batches)
+    answer = solve(spec)
+    axes = [s.levels["clean"].progressions for s in answer.solutions]
+    x = answer.report.input
+    assert squares is not None and [q.batch for q in squares] == batches
+
+    def peak(side: int, batch: int) -> int | None:
+        try:
+            return training(evaluate(spec, input=(*(side,) * x.rank, x.channels), batch=batch)).peak_bytes
+        except SpecError:
+            return None
+
+    for q in squares:
+        if q.side is None:  # not even the smallest clean side the network accepts
+            smallest = next(n for n in range(1, 4097) if all(any(n in p for p in a) for a in axes)
+                            and peak(n, q.batch) is not None)
+            assert (peak(smallest, q.batch) or 0) > memory
+            continue
+        assert all(any(q.side in p for p in axis) for axis in axes)
+        assert q.peak_bytes == peak(q.side, q.batch) and q.peak_bytes <= memory
+        after = next_clean_side(axes, q.side)
+        if q.capped:
+            assert q.side + (after or q.side) > LARGEST_SIDE
+        elif after is not None:
+            above = peak(after, q.batch)
+            assert above is None or above > memory
+
+
+def test_no_square_input_for_a_fixed_non_cube() -> None:
+    from convcalc.engine.training import largest_squares
+
+    # C3D's 16×112×112 input ends in a dense layer that fixes its size: no cube is accepted
+    spec = load_spec((ROOT / "specs" / "c3d.yaml").read_text(encoding="utf-8"))
+    assert largest_squares(spec, 2**34, "adam", None, [1]) is None
+
+
+def test_solve_max_memory_lists_squares_per_batch() -> None:
+    spec = str(ROOT / "specs" / "resnet18.yaml")
+    found = largest_batch(load_spec((ROOT / "specs" / "resnet18.yaml").read_text(encoding="utf-8")), 2**30)
+    doc = json.loads(run("solve", spec, "--max-memory", "1GiB", "-f", "json").stdout)
+    powers = [2**k for k in range(found.batch.bit_length())]
+    assert [q["batch"] for q in doc["squares"]] == sorted({*powers, found.batch})
+    at_largest = doc["squares"][-1]
+    assert at_largest["input"][0] >= 224 and at_largest["input"][2] == 3  # 224 fits the largest batch
+    asked = json.loads(run("solve", spec, "--max-memory", "1GiB", "--batch", "3", "--batch", "1", "-f", "json").stdout)
+    assert [q["batch"] for q in asked["squares"]] == [1, 3]
+    text = run("solve", spec, "--max-memory", "1GiB", "--batch", "3").stdout.splitlines()
+    side = asked["squares"][1]["input"][0]
+    assert text[3] == "largest square input per batch (clean sizes: no input data cut off, every join matching):"
+    assert text[4].split() == ["batch", "3", f"{side}×{side}×3", "peak", f"{asked['squares'][1]['peak_bytes']:,}",
+                               "bytes", text[4].split()[-2], text[4].split()[-1]]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
+        (["--batch", "4"], "--batch asks for --max-memory"),
         (["--train"], "--train asks for --max-memory"),
         (["--max-memory", "lots"], "--max-memory must be a count"),
         (["--max-memory", "1GiB", "--output", "7x7"], "--max-memory and --output ask two questions"),

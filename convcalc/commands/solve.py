@@ -20,6 +20,7 @@ def run(
     fmt: str = "text",
     max_memory: str | None = None,
     optimizer: str = "adam",
+    batches: tuple[int, ...] = (),
 ) -> int:
     from ..engine import solve as solver  # start-up: only this command needs the solver
     from ..spec.parser import parse_count, parse_shape
@@ -29,6 +30,8 @@ def run(
         raise click.UsageError("--at needs --output")
     if max_memory is not None and output is not None:
         raise click.UsageError("--max-memory and --output ask two questions: give one")
+    if batches and max_memory is None:
+        raise click.UsageError("--batch asks for --max-memory BYTES: the largest square input of a batch in that memory")
     size = None
     if output is not None:
         try:
@@ -43,7 +46,7 @@ def run(
         except SpecError as err:
             raise click.BadParameter(err.message, param_hint="--max-memory") from None
         with about(path):
-            budget = largest_batch(loaded, int(memory), optimizer, input)
+            budget = largest_batch(loaded, int(memory), optimizer, input, sorted(set(batches)) or None)
         click.echo(writer(fmt, "solve")(budget), nl=False)
         return ExitCode.OK
     with about(path):
@@ -75,6 +78,15 @@ def run(
     show_default=True,
     help="With --max-memory: the optimizer whose state the step holds.",
 )
+@click.option(
+    "--batch",
+    "batches",
+    type=click.IntRange(min=1),
+    multiple=True,
+    metavar="N",
+    help="With --max-memory: give the largest square input of this batch (repeatable; default: "
+    "powers of two up to the largest batch).",
+)
 @format_option("solve", "text")
 def solve(
     spec: str,
@@ -84,10 +96,12 @@ def solve(
     train: bool,
     max_memory: str | None,
     optimizer: str,
+    batches: tuple[int, ...],
     fmt: str,
 ) -> None:
     """Which input sizes SPEC accepts, per spatial axis; or, with --output, which give that output;
-    or, with --train --max-memory, the largest batch that trains in that memory.
+    or, with --train --max-memory, the largest batch that trains in that memory, and per batch
+    the largest square input.
 
     \b
     clean: no warning flag anywhere (no input data cut off) and every join matches
@@ -96,4 +110,4 @@ def solve(
     """
     if train and max_memory is None:
         raise click.UsageError("--train asks for --max-memory BYTES (24GiB): the memory a step must fit")
-    sys.exit(run(spec, output, at, input_, fmt, max_memory, optimizer))
+    sys.exit(run(spec, output, at, input_, fmt, max_memory, optimizer, batches))

@@ -26,6 +26,10 @@ around ``loss.backward()``, then ``optimizer.step()``), with the loss a sum over
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
+from ..base.errors import SpecError
 from ..base.record import Record
 from ..model.autograd import Saves, is_view, module_shapes, parameter_tensors, saves, storage_values
 from ..model.geometry import Shape
@@ -129,8 +133,18 @@ def training(report: Report, optimizer: str = "adam") -> Training:
     return Training(optimizer, tuple(backward), values * per_value, state, saved, tuple(terms))
 
 
+class Square(Record):
+    """The largest square input (a cube in 3-D, a length in 1-D) one batch trains at."""
+
+    batch: int
+    side: int | None  # the largest clean side whose step fits (None: not even the smallest)
+    peak_bytes: int  # that step's peak (0 when none fits)
+    capped: bool = False  # every clean side up to LARGEST_SIDE fits, and clean sides go on past it
+
+
 class BatchBudget(Record):
-    """``solve --train --max-memory``: the largest batch whose training step fits a memory."""
+    """``solve --train --max-memory``: the largest batch whose training step fits a memory, and
+    per batch the largest square input."""
 
     report: Report  # at batch 1
     max_memory: int
@@ -138,32 +152,179 @@ class BatchBudget(Record):
     batch: int  # the largest batch that fits (0: not even one sample)
     peak_bytes: int  # its step's peak (batch 1's when none fits)
     next_peak_bytes: int  # the peak one sample more needs
+    squares: tuple[Square, ...] | None = ()  # per batch asked; None: no square input is clean and accepted
 
 
 LARGEST_BATCH = 2**40  # the search stops here: a memory that holds more is reported as this batch
+LARGEST_SIDE = 2**24  # and here for a side
+FIRST_SIDES = 64  # clean sides tried, from the smallest, for one the network accepts
 
 
-def largest_batch(spec: Spec, max_memory: int, optimizer: str = "adam", input: str | None = None) -> BatchBudget:
-    """The largest batch whose step's peak (:func:`training`) is at most ``max_memory`` bytes.
+def peak_lines(spec: Spec, optimizer: str, input: Sequence[int] | str | None) -> list[tuple[int, int]]:
+    """Each candidate for the step's peak as (a, s): a + s·batch.  Every candidate is affine in
+    the batch (sizes scale with it, a batch norm's statistics do not), so batches 1 and 2 give
+    it.  One evaluation serves both: the candidates read the batch from ``report.batch`` and the
+    sizes per sample from the rows (the rows' MACs, for the whole batch, only the backward MACs
+    read)."""
+    one = evaluate(spec, input=input, batch=1)
+    at1, at2 = training(one, optimizer).peak_terms, training(one._replace(batch=2), optimizer).peak_terms
+    return [(2 * p1 - p2, p2 - p1) for p1, p2 in zip(at1, at2)]
 
-    Every candidate for the peak is affine in the batch (sizes scale with it, a batch norm's
-    statistics do not): from batches 1 and 2 each one's a + s·batch is known, and the answer is
-    the least of (max_memory − a) // s.  Two evaluations, whatever the memory.
+
+def _peak(lines: list[tuple[int, int]], batch: int) -> int:
+    return max(a + s * batch for a, s in lines)
+
+
+def largest_batch(
+    spec: Spec,
+    max_memory: int,
+    optimizer: str = "adam",
+    input: str | None = None,
+    batches: Sequence[int] | None = (),
+) -> BatchBudget:
+    """The largest batch whose step's peak (:func:`training`) is at most ``max_memory`` bytes, and
+    the largest square input of each of ``batches`` (:func:`largest_squares`; None: the powers of
+    two up to the largest batch, and that batch).
+
+    From the formulas at batches 1 and 2 (:func:`peak_lines`), the answer is the least of
+    (max_memory − a) // s: two evaluations, whatever the memory.
     """
     one = evaluate(spec, input=input, batch=1)
-    at1, at2 = training(one, optimizer), training(evaluate(spec, input=input, batch=2), optimizer)
-    lines = [(2 * p1 - p2, p2 - p1) for p1, p2 in zip(at1.peak_terms, at2.peak_terms)]  # (a, s)
-
-    def peak(batch: int) -> int:
-        return max(a + s * batch for a, s in lines)
-
+    lines = peak_lines(spec, optimizer, input)
     batch = LARGEST_BATCH
     for a, s in lines:
         if a + s > max_memory:  # not even one sample
             batch = 0
         elif s > 0:
             batch = min(batch, (max_memory - a) // s)
-    return BatchBudget(one, max_memory, optimizer, batch, peak(max(batch, 1)), peak(batch + 1))
+    if batches is None:  # powers of two up to the largest batch, and that batch
+        batches = sorted({2**k for k in range(max(batch, 1).bit_length())} | {max(batch, 1)})
+    squares = largest_squares(spec, max_memory, optimizer, input, batches) if batches else ()
+    return BatchBudget(one, max_memory, optimizer, batch, _peak(lines, max(batch, 1)), _peak(lines, batch + 1), squares)
+
+
+def largest_squares(
+    spec: Spec, max_memory: int, optimizer: str, input: str | None, batches: Sequence[int]
+) -> tuple[Square, ...] | None:
+    """For each batch, the largest side S such that the input S×S×C (S×S×S×C in 3-D, S×C in 1-D,
+    C the spec's channels) is clean on every axis (``solve``'s clean sizes: no input data cut
+    off, every join matching) and trains within ``max_memory``.
+
+    Every size formula grows with the input, so the peak does too: a binary search over the
+    clean sides, each step two evaluations (:func:`peak_lines`), from the smallest clean side the
+    network accepts (a dense layer or a position embedding that fixes the size bounds it above).
+    """
+    from .solve import solve  # start-up: only solve --max-memory asks for squares
+
+    answer = solve(spec, input)
+    rank, channels = answer.report.input.rank, answer.report.input.channels
+    if not rank:  # a flat input has no side
+        return None
+    axes = [s.levels["clean"].progressions for s in answer.solutions]
+    known: dict[int, list[tuple[int, int]] | None] = {}
+
+    def clean(side: int, up: bool) -> int | None:
+        """The largest clean side ≤ ``side`` (with ``up``, the smallest ≥ it) on every axis."""
+        while True:
+            ends = []
+            for progressions in axes:
+                near = [p.nearest(side)[1 if up else 0] for p in progressions]
+                found = [n for n in near if n is not None]
+                if not found:
+                    return None
+                ends.append(min(found) if up else max(found))
+            if len(set(ends)) == 1:
+                return ends[0]
+            side = max(ends) if up else min(ends)
+
+    def lines(side: int) -> list[tuple[int, int]] | None:
+        if side not in known:
+            try:
+                known[side] = peak_lines(spec, optimizer, (*(side,) * rank, channels))
+            except SpecError:
+                known[side] = None  # the network refuses this size
+        return known[side]
+
+    def fits(side: int, batch: int) -> bool:
+        at = lines(side)
+        return at is not None and _peak(at, batch) <= max_memory
+
+    low = clean(1, up=True)
+    for _ in range(FIRST_SIDES):
+        if low is None or lines(low) is not None:
+            break
+        low = clean(low + 1, up=True)
+    if low is None or lines(low) is None:
+        return None  # no square input is clean, or none the network accepts
+    def peak(side: int, batch: int) -> int | None:
+        """The peak at the largest clean side up to ``side`` (None: the network refuses it)."""
+        below = clean(side, up=False)
+        at = lines(below) if below is not None else None
+        return _peak(at, batch) if at is not None else None
+
+    highest = clean(LARGEST_SIDE, up=False)  # the largest clean side searched
+    endless = clean(LARGEST_SIDE + 1, up=True) is not None  # clean sides go on past it
+    reference = clean(answer.report.input.spatial[0], up=False)
+    if reference is not None:
+        lines(reference)  # a known side near where the answers usually are, for the first guess
+    squares = []
+    top = LARGEST_SIDE + 1  # known not to fit the previous batch, so not this one either
+    for batch in sorted(set(batches)):
+        low_peak = peak(low, batch)
+        assert low_peak is not None
+        if low_peak > max_memory:
+            squares.append(Square(batch, None, 0))
+            continue
+        if highest is not None and (peak(highest, batch) or max_memory + 1) <= max_memory:
+            squares.append(Square(batch, highest, peak(highest, batch) or 0, capped=endless))
+            continue
+        # good fits and bad does not (past the cap, refused, or over the memory).  The first
+        # probe is placed as if the peak grew with the area (a constant plus a multiple of side²)
+        # through the two known sides nearest the memory on either side of it; then steps of
+        # 1, 2, 4, … from it until one side fits and the next does not, then halving.
+        good, bad = low, top
+        guess = min(max(_estimate(known, batch, max_memory), good + 1), bad - 1)
+        if guess > good:
+            found = peak(guess, batch)
+            fitting = found is not None and found <= max_memory
+            step = 1
+            if fitting:
+                good = guess
+                while good + step < bad and (peak(good + step, batch) or max_memory + 1) <= max_memory:
+                    good, step = good + step, 2 * step
+                bad = min(bad, good + step)
+            else:
+                bad = guess
+                while bad - step > good and (peak(bad - step, batch) or max_memory + 1) > max_memory:
+                    bad, step = bad - step, 2 * step
+                good = max(good, bad - step)
+        while bad - good > 1:
+            middle = (good + bad) // 2
+            if (peak(middle, batch) or max_memory + 1) <= max_memory:
+                good = middle
+            else:
+                bad = middle
+        side = clean(good, up=False) or low
+        top = bad
+        squares.append(Square(batch, side, peak(side, batch) or 0))
+    by_batch = {q.batch: q for q in squares}
+    return tuple(by_batch[b] for b in batches)
+
+
+def _estimate(known: dict[int, list[tuple[int, int]] | None], batch: int, target: int) -> int:
+    """The side whose peak would be ``target`` if the peak were a constant plus a multiple of
+    side², through the known sides nearest the target on either side of it."""
+    points = sorted((side, _peak(at, batch)) for side, at in known.items() if at is not None)
+    below = [p for p in points if p[1] <= target]
+    above = [p for p in points if p[1] > target]
+    if not below:
+        return 1
+    if not above:
+        return 2 * below[-1][0]
+    (x0, p0), (x1, p1) = below[-1], above[0]
+    if p1 == p0:
+        return x0
+    return math.isqrt(x0 * x0 + (target - p0) * (x1 * x1 - x0 * x0) // (p1 - p0))
 
 
 def report_shape(report: Report, tensor: int) -> Shape:
@@ -242,4 +403,4 @@ def saved_bytes(report: Report, reads: list[tuple[int, ...]], needs_grad: list[b
     return tuple(found)
 
 
-__all__ = ["OPTIMIZERS", "BatchBudget", "Training", "largest_batch", "training"]
+__all__ = ["OPTIMIZERS", "BatchBudget", "Square", "Training", "largest_batch", "largest_squares", "training"]

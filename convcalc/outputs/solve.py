@@ -58,6 +58,15 @@ def budget_document(budget: BatchBudget) -> dict[str, object]:
         "batch": budget.batch,
         "peak_bytes": budget.peak_bytes,
         "next_peak_bytes": budget.next_peak_bytes,
+        "squares": None if budget.squares is None else [
+            {
+                "batch": q.batch,
+                "input": None if q.side is None else [*(q.side,) * budget.report.input.rank, budget.report.input.channels],
+                "peak_bytes": q.peak_bytes if q.side is not None else None,
+                "capped": q.capped,
+            }
+            for q in budget.squares
+        ],
     }
 
 
@@ -67,13 +76,39 @@ def budget_text(budget: BatchBudget) -> str:
     where = f"at {report.input}, {budget.optimizer}, {report.dtype}"
     memory = f"{data_size(budget.max_memory)} ({budget.max_memory:,} bytes)"
     if not budget.batch:
-        return f"{title}not one sample trains in {memory} {where}: one needs {budget.next_peak_bytes:,} bytes\n"
-    return (
-        f"{title}largest batch whose training step peaks within {memory} {where}: {budget.batch:,}\n"
-        f"  batch {budget.batch:,}: peak {budget.peak_bytes:,} bytes ({data_size(budget.peak_bytes)})\n"
-        f"  batch {budget.batch + 1:,}: peak {budget.next_peak_bytes:,} bytes ({data_size(budget.next_peak_bytes)})\n"
-        "note: the peak is show --train's estimate (docs/format.md, Training figures)\n"
-    )
+        lines = [f"{title}not one sample trains in {memory} {where}: one needs {budget.next_peak_bytes:,} bytes"]
+    else:
+        lines = [
+            f"{title}largest batch whose training step peaks within {memory} {where}: {budget.batch:,}",
+            f"  batch {budget.batch:,}: peak {budget.peak_bytes:,} bytes ({data_size(budget.peak_bytes)})",
+            f"  batch {budget.batch + 1:,}: peak {budget.next_peak_bytes:,} bytes ({data_size(budget.next_peak_bytes)})",
+        ]
+    lines += squares_lines(budget)
+    lines.append("note: the peak is show --train's estimate (docs/format.md, Training figures)")
+    return "\n".join(lines) + "\n"
+
+
+def squares_lines(budget: BatchBudget) -> list[str]:
+    """The largest square input per batch, one line each, in aligned columns."""
+    x = budget.report.input
+    if budget.squares is None:
+        kind = "length" if x.rank == 1 else "square" if x.rank == 2 else "cube"
+        return [f"largest {kind} input: none, as no {kind} input is clean and accepted (see convcalc solve SPEC)"]
+    if not budget.squares:
+        return []
+    kind = {1: "length", 2: "square input", 3: "cube input"}[x.rank]
+    rows = []
+    for q in budget.squares:
+        if q.side is None:
+            rows.append((f"batch {q.batch:,}", "none fits", ""))
+            continue
+        shape = "×".join([str(q.side)] * x.rank + [str(x.channels)])
+        more = " or more (the search stops there)" if q.capped else ""
+        rows.append((f"batch {q.batch:,}", shape + more, f"peak {q.peak_bytes:,} bytes ({data_size(q.peak_bytes)})"))
+    left = max(len(r[0]) for r in rows)
+    middle = max(len(r[1]) for r in rows)
+    head = f"largest {kind} per batch (clean sizes: no input data cut off, every join matching):"
+    return [head, *(f"  {a.ljust(left)}  {b.ljust(middle)}  {c}".rstrip() for a, b, c in rows)]
 
 
 def write_text(answer: Answer | BatchBudget) -> str:
