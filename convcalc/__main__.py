@@ -1,5 +1,5 @@
 """``python -m convcalc``: the same as the ``convcalc`` command."""
 
-from .commands.main import run
+from .cli import run
 
 run()

@@ -365,5 +365,5 @@ def test_version_and_help_import_no_spec_machinery(args: list[str]) -> None:
 
 def test_show_json_imports_only_what_it_needs() -> None:
     loaded = _modules_after("show", "specs/convnet.yaml", "-f", "json")
-    assert {"yaml", "json", "convcalc.commands.show", "convcalc.engine.evaluate"} <= loaded
-    assert not loaded & {"rich", "csv", "convcalc.commands.solve", "convcalc.engine.receptive", "convcalc.engine.solve"}
+    assert {"yaml", "_json", "convcalc.commands.show", "convcalc.engine.evaluate"} <= loaded
+    assert not loaded & {"rich", "csv", "json", "convcalc.commands.solve", "convcalc.engine.receptive", "convcalc.engine.solve"}

@@ -167,12 +167,30 @@ def report_document(
     return doc
 
 
+def json_encoder() -> Callable[[Any], str]:
+    """``json.JSONEncoder(ensure_ascii=False).encode``, from CPython's C encoder itself where it
+    is there: importing the json package (its decoder and scanner too) is a millisecond of
+    ``show -f json``'s start-up, for the one function it needs."""
+    try:
+        from _json import encode_basestring, make_encoder  # start-up: the C encoder alone (docstring)
+    except ImportError:  # another Python: the json package
+        import json  # start-up: only the JSON format needs it
+
+        return json.JSONEncoder(ensure_ascii=False).encode
+
+    def refuse(value: Any) -> Any:
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+    # No circular-reference markers (a document is a tree), no indent, json's separators,
+    # unsorted keys, no key skipped, NaN allowed: JSONEncoder's defaults.
+    chunks = make_encoder(None, refuse, encode_basestring, None, ": ", ", ", False, False, True)
+    return lambda value: "".join(chunks(value, 0))
+
+
 def json_lines(document: dict[str, Any]) -> str:
     """One key per line and one list item per line: readable, greppable, and still one JSON value."""
 
-    import json  # start-up: only the JSON format needs it
-
-    dump = json.JSONEncoder(ensure_ascii=False).encode  # one encoder for every row, not one per dumps()
+    dump = json_encoder()  # one encoder for every row, not one per dumps()
 
     parts = []
     for key, value in document.items():
