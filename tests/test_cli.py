@@ -1036,6 +1036,44 @@ def test_the_terminal_table_crops_to_the_width_and_styles_with_ansi() -> None:
     from convcalc.outputs.report import styled
 
     segments = [("abcdef", "bold"), ("ghij\n", None), ("漢字漢字", "bold red"), ("\nxy  ", "yellow")]
-    assert styled(segments, 8, True, cell_len) == "\x1b[1mabcdef\x1b[0mg…\n\x1b[1;31m漢字漢字\x1b[0m\n\x1b[33mxy  \x1b[0m\n"
+    # trailing padding is dropped, not styled, and not counted: "xy  " fits 3 cells
+    assert styled(segments, 8, True, cell_len) == "\x1b[1mabcdef\x1b[0mg…\n\x1b[1;31m漢字漢字\x1b[0m\n\x1b[33mxy\x1b[0m\n"
+    assert styled(segments, 3, False, cell_len) == "ab…\n漢…\nxy\n"
     assert styled(segments, 5, False, cell_len) == "abcd…\n漢字…\nxy\n"
     assert styled(segments, None, False, cell_len) == "abcdefghij\n漢字漢字\nxy\n"
+
+
+def test_a_narrow_table_gives_up_columns_in_the_documented_order() -> None:
+    from convcalc.outputs.report import fit_columns
+
+    headers = ["#", "name", "kind", "kernel/stride/pad", "output", "params", "MACs", "FLOPs", "flags"]
+    widths = [3, 20, 10, 20, 10, 6, 6, 6, 9]  # names nested 3 levels deep, two cells each
+
+    def fit(width: int, flagless: bool = False) -> tuple[list[str], int, int, int]:
+        f = fit_columns(headers, widths, width, flagless, depth=3)
+        return [headers[i] for i in f.shown], f.gap, f.indent, f.name_width
+
+    def without(*dropped: str) -> list[str]:
+        return [h for h in headers if h not in dropped]
+
+    full = 3 + sum(widths) + 3 * 8  # a margin of two, the rule one cell wider, gaps of three
+    assert fit(full) == (headers, 3, 2, 20)
+    assert fit(full - 1, flagless=True) == (without("flags"), 3, 2, 20)  # an empty flags column first
+    assert fit(full - 1) == (without("FLOPs"), 3, 2, 20)  # flags shown when a row has one
+    assert fit(full - 10) == (without("FLOPs", "kernel/stride/pad"), 3, 2, 20)
+    assert fit(84) == (without("FLOPs", "kernel/stride/pad"), 2, 2, 20)  # 3 + 64 + 6·2 = 79 > 78
+    assert fit(78) == (without("#", "FLOPs", "kernel/stride/pad"), 2, 2, 20)
+    assert fit(73) == (without("#", "FLOPs", "kernel/stride/pad"), 2, 1, 17)  # one cell per level
+    assert fit(65) == (without("#", "FLOPs", "kernel/stride/pad"), 2, 1, 11)  # names cut by 6
+    assert fit(50)[3] == 8  # never below NAME_MIN: the edge crops the rest
+
+
+def test_names_are_cut_in_the_middle_keeping_their_nesting() -> None:
+    from rich.cells import cell_len
+
+    from convcalc.outputs.report import middle_cut
+
+    assert middle_cut("      ▾ bottleneck_down1", 14, cell_len) == "      ▾ bot…n1"
+    assert middle_cut("  conv1", 7, cell_len) == "  conv1"
+    assert middle_cut("  encoder_block", 9, cell_len) == "  enc…ock"
+    assert middle_cut("漢字漢字漢字", 7, cell_len) == "漢…漢字"  # two cells a character

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -267,14 +268,14 @@ def test_broken_pipe_is_quiet(cmd: list[str], tmp_path: Path) -> None:
 pty = pytest.importorskip("pty")
 
 
-def run_in_terminal(cmd: list[str], *args: str, env: dict[str, str]) -> tuple[int, str, str]:
+def run_in_terminal(cmd: list[str], *args: str, env: dict[str, str], columns: int = 200) -> tuple[int, str, str]:
     """Run with standard output on a pseudo-terminal (200 columns), standard error on a pipe."""
     import fcntl
     import struct
     import termios
 
     master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
     proc = subprocess.Popen(
         [*cmd, *args], stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE, env=env, close_fds=True
     )
@@ -326,6 +327,17 @@ def test_terminal_error_still_on_stderr(cmd: list[str], specs: dict[str, Path]) 
     code, out, err = run_in_terminal(cmd, "show", str(specs["invalid"]), env=clean_env())
     assert code == 2 and out == "", (code, out, err)
     assert err == f"{specs['invalid']}:3:5: error: unknown layer kind 'cnov'; did you mean 'conv'?\n"
+
+
+@pytest.mark.parametrize("columns", [60, 80, 100])
+def test_a_real_terminal_of_that_width_gets_no_wider_line(cmd: list[str], columns: int) -> None:
+    # the terminal's size, as the kernel reports it to the child (COLUMNS unset): no line wraps
+    env = {k: v for k, v in clean_env().items() if k not in ("COLUMNS", "LINES")}
+    code, out, err = run_in_terminal(cmd, "show", str(ROOT / "specs" / "resnet50.yaml"), env=env, columns=columns)
+    assert code == 0 and err == "", (code, err)
+    lines = [re.sub("\x1b\\[[0-9;]*m", "", line) for line in out.splitlines()]
+    assert max(len(line) for line in lines) <= columns
+    assert any("conv1" in line and "112×112×64" in line for line in lines)  # the rows are there
 
 
 def test_terminal_table_fits_the_width(cmd: list[str], specs: dict[str, Path]) -> None:

@@ -159,10 +159,38 @@ def test_golden_compare_fails_with_a_diff_and_the_hint(tmp_path: Path) -> None:
     compare_golden(written, "a\r\nb\n", update=False)
 
 
+# The table on a terminal of a given width (--width fixes it, as a terminal's size does): a deep
+# network, one with long flags and skips, one of tokens, a small one.
+WIDTHS = (60, 80, 100, 160)
+AT_WIDTH = ("resnet50", "unet", "vit_b_16", "convnet")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("name", AT_WIDTH)
+def test_table_at_a_width(name: str, width: int, golden: Golden) -> None:
+    spec = next(s for s in SPEC_FILES if s.stem == name)
+    result = run("show", str(spec), "--width", str(width), env=ENV)
+    expect_exit(result, 0)
+    golden(f"{name}.w{width}.table", result.stdout)
+    assert max(len(line) for line in result.stdout.splitlines()) <= width
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_no_line_of_any_table_is_wider_than_the_width(width: int) -> None:
+    from rich.cells import cell_len
+
+    for spec in SPEC_FILES:
+        for extra in ([], ["--memory", "--train", "--rf"], ["--depth", "1"]):
+            result = run("show", str(spec), "--width", str(width), *extra, env=ENV)
+            expect_exit(result, 0)
+            assert max(cell_len(line) for line in result.stdout.splitlines()) <= width, (spec.name, extra)
+
+
 def test_every_spec_has_its_golden_files(pytestconfig: pytest.Config) -> None:
     # last in the file, so that with --update-golden the files above are written by now
     assert len(SPEC_FILES) >= 20, SPEC_FILES
     wanted = {f"{spec.stem}.{kind}.out" for spec in SPEC_FILES for kind in OUTPUTS}
+    wanted |= {f"{name}.w{width}.table.out" for name in AT_WIDTH for width in WIDTHS}
     if pytestconfig.getoption("--update-golden"):
         for path in GOLDEN.glob("*.out"):
             if path.name not in wanted:

@@ -15,12 +15,12 @@ from ..outputs.formats import Terminal, writer
 from .common import SPEC_PATH, about, format_option, input_option, read, returns_exit_code
 
 
-def terminal(color: str) -> Terminal:
-    """What standard output is: a terminal (its width), coloured or not (``--color``, NO_COLOR)."""
+def terminal(color: str, width: int | None = None) -> Terminal:
+    """What standard output is: a terminal (its width, or ``width``), coloured or not (``--color``,
+    NO_COLOR).  A pipe has no width, and the table its full layout, unless ``width`` is given."""
     is_tty = sys.stdout.isatty()
     wants = {"always": True, "never": False}.get(color, is_tty and not os.environ.get("NO_COLOR"))
-    width = None
-    if is_tty:
+    if width is None and is_tty:
         import shutil  # start-up: only a terminal has a width
 
         width = shutil.get_terminal_size().columns
@@ -39,6 +39,7 @@ def run(
     rf: bool = False,
     memory: bool = False,
     train: str | None = None,
+    width: int | None = None,
 ) -> int:
     from ..engine.evaluate import evaluate  # start-up: --help and --version never evaluate
     from ..spec.parser import load_spec
@@ -46,7 +47,7 @@ def run(
     path, text = read(spec)
     with about(path):
         report = evaluate(load_spec(text), input=input, batch=batch)
-    term = terminal(color)._replace(depth=depth, rf=rf, memory=memory, train=train)
+    term = terminal(color, width)._replace(depth=depth, rf=rf, memory=memory, train=train)
     click.echo(writer(fmt, "show")(report, term), nl=False, color=term.color)
     failed = strict and (report.failing_flags(strict=True) or report.failures)
     return ExitCode.PROBLEMS if failed else ExitCode.OK
@@ -74,6 +75,13 @@ def run(
     default="auto",
     show_default=True,
     help="Colour in the table; auto means only on a terminal and when NO_COLOR is not set.",
+)
+@click.option(
+    "--width",
+    type=click.IntRange(min=20),
+    metavar="N",
+    help="Table: fit N columns, as on a terminal that wide (default: the terminal's width; a pipe "
+    "gets every column).",
 )
 @click.option(
     "--rf",
@@ -107,6 +115,7 @@ def show(
     strict: bool,
     depth: int | None,
     color: str,
+    width: int | None = None,
     rf: bool = False,
     memory: bool = False,
     train: bool = False,
@@ -114,4 +123,4 @@ def show(
 ) -> None:
     """Print the per-layer table of SPEC (a YAML file, or - for standard input)."""
     optimizer = optimizer or ("adam" if train else None)
-    sys.exit(run(spec, input_, batch, fmt, strict, depth, color, rf, memory, optimizer))
+    sys.exit(run(spec, input_, batch, fmt, strict, depth, color, rf, memory, optimizer, width))

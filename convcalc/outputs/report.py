@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from ..base.record import Record
 from ..base.text import json_safe, visible
 from . import humanize as h
 from ..engine.evaluate import Flag, Group, Report, Row
@@ -471,6 +472,21 @@ def write_table(report: Report, term: Terminal) -> str:
         lines.append((cells, "bold red" if "warning" in marker else ("yellow" if "info" in marker else None)))
     widths = [max(cell_len(cells[i]) for cells, _ in lines) for i in range(len(columns))]
     flag_column = len(TABLE_COLUMNS) - 1 + len(extra)
+    gap = 3
+    if term.width is not None:  # a terminal, or --width: fit it (DROPPED_FIRST and after)
+        depth = max((len(cells[1]) - len(cells[1].lstrip(" "))) // 2 for cells, _ in lines[1:]) if lines[1:] else 0
+        fit = fit_columns([c for c, _ in columns], widths, term.width,
+                          flagless=not any(cells[flag_column] for cells, _ in lines[1:]), depth=depth)
+        for cells, _ in lines[1:]:
+            name = cells[1].lstrip(" ")
+            nested = " " * ((len(cells[1]) - len(name)) // 2 * fit.indent)
+            cells[1] = middle_cut(nested + name, fit.name_width, cell_len)
+        widths[1] = max(cell_len(cells[1]) for cells, _ in lines)
+        flag_column = fit.shown.index(flag_column) if flag_column in fit.shown else -1
+        columns = [columns[i] for i in fit.shown]
+        widths = [widths[i] for i in fit.shown]
+        lines = [([cells[i] for i in fit.shown], style) for cells, style in lines]
+        gap = fit.gap
 
     segments: list[tuple[str, str | None]] = []  # the text with its styles, for rich or as it is
 
@@ -482,14 +498,14 @@ def write_table(report: Report, term: Terminal) -> str:
         for i, (cell, (_, right)) in enumerate(zip(cells, columns)):
             pad = " " * (widths[i] - cell_len(cell))
             if i:
-                add("   ")
+                add(" " * gap)
             cell_style = "bold" if header else (style or "dim") if i == flag_column else None
             add(pad + cell if right else cell + pad, cell_style)
 
     title = f"{visible(report.name)}: " if report.name else ""
     add(f"{title}{h.shape(report.input)} → {outputs_text(report)}\n\n", "bold")
     line(lines[0][0], None, header=True)
-    add("\n " + "─" * (sum(widths) + 3 * (len(widths) - 1) + 2) + "\n")
+    add("\n " + "─" * (sum(widths) + gap * (len(widths) - 1) + 2) + "\n")
     for cells, style in lines[1:]:
         line(cells, style)
         add("\n")
@@ -498,26 +514,106 @@ def write_table(report: Report, term: Terminal) -> str:
         add(f"\n{description}\n")
     add("\n")
     totals = totals_lines(report, exact=False, step=step, peak=_peak(report, term.memory))
-    label = max(len(k) for k, _ in totals)
     values = max(len(v) for _, v in totals)
+    if term.width is not None:  # a long label (a row's name) is cut in the middle to fit
+        totals = [(middle_cut(k, term.width - 2 - values, cell_len), v) for k, v in totals]
+    label = max(len(k) for k, _ in totals)
     for k, v in totals:
         add(k.ljust(label), "bold")
         add("  " + v.rjust(values) + "\n")
+
+    def note(text: str, style: str | None = None) -> None:  # wrapped to a terminal's width, not cropped
+        for part in wrapped(text, term.width):
+            add(part + "\n", style)
+
     notes = flag_notes(report)
     if notes:
         add("\n")
-        for note in notes:
-            add(note + "\n", "red" if "] warning:" in note else "yellow")
+        for text in notes:
+            note(text, "red" if "] warning:" in text else "yellow")
     if fields:
         add("\n")
-        for note in (RF_LEGEND, *fields.notes):
-            add(f"receptive field: {note}\n")
+        for text in (RF_LEGEND, *fields.notes):
+            note(f"receptive field: {text}")
     for f in report.failures:
         where = f"line {f.mark.line}: " if f.mark else ""
-        add(f"expect failed: {where}{f.message}\n", "bold red")
-    if not term.is_tty:  # a pipe or a file: no colour and no width to fit
+        note(f"expect failed: {where}{f.message}", "bold red")
+    if term.width is None and not term.color:  # a pipe or a file: no colour and no width to fit
         return "\n".join(text.rstrip() for text in "".join(t for t, _ in segments).splitlines()) + "\n"
     return styled(segments, term.width, term.color, cell_len)
+
+
+# Fitting a terminal: what a row gives up while it is wider than the terminal, in this order and
+# each step only while still too wide: the flags column when no row has a flag, the FLOPs
+# column (twice MACs), the kernel/stride/pad column, a cell of the gaps between columns, the
+# row number column, a cell of each nesting level's indent; then the names are cut in the middle
+# with "…", down to NAME_MIN cells; a row still too wide is cropped at the edge with "…".
+DROPPED_FIRST = ("flags", "FLOPs", "kernel/stride/pad")
+NAME_MIN = 8
+
+
+class Fit(Record):
+    """How the table fits a width: the columns shown (indices), the gap between two columns,
+    the indent per nesting level and the name column's width."""
+
+    shown: list[int]
+    gap: int
+    indent: int
+    name_width: int
+
+
+def fit_columns(headers: list[str], widths: list[int], width: int, flagless: bool, depth: int) -> Fit:
+    """How rows of ``widths`` (under ``headers``; names nested up to ``depth`` levels, two cells
+    each) fit in ``width`` cells (two of margin, and the rule under the header one wider)."""
+    shown, gap, indent = list(range(len(headers))), 3, 2
+    name = headers.index("name")
+
+    def row_width() -> int:
+        name_cells = widths[name] - (2 - indent) * depth
+        return 3 + sum(widths[i] for i in shown if i != name) + name_cells + gap * (len(shown) - 1)
+
+    steps = [*(("drop", h) for h in DROPPED_FIRST), ("gap", ""), ("drop", "#"), ("indent", "")]
+    for step, header in steps:
+        if row_width() <= width:
+            break
+        if step == "gap":
+            gap = 2
+        elif step == "indent":
+            indent = 1
+        elif header in headers and (header != "flags" or flagless):
+            shown.remove(headers.index(header))
+    name_width = widths[name] - (2 - indent) * depth
+    return Fit(shown, gap, indent, max(min(name_width, NAME_MIN), name_width - max(row_width() - width, 0)))
+
+
+def wrapped(text: str, width: int | None) -> list[str]:
+    """``text`` as lines of at most ``width`` characters (continuations indented), or as it is."""
+    if width is None or len(text) <= width:
+        return [text]
+    import textwrap  # start-up: only a note wider than a terminal
+
+    return textwrap.wrap(text, width, subsequent_indent="    ", break_on_hyphens=False) or [text]
+
+
+def middle_cut(text: str, width: int, cell_len: Callable[[str], int]) -> str:
+    """``text`` in at most ``width`` cells: its indent kept and the rest cut in the middle with "…"."""
+    if cell_len(text) <= width:
+        return text
+    body = text.lstrip(" ▾▸")
+    indent = text[: len(text) - len(body)]
+    room = width - cell_len(indent) - 1
+    if room < 2:
+        return text[: max(width - 1, 0)] + "…"
+    head, tail = "", ""
+    for ch in body:  # the first half of the room from the start, the rest from the end
+        if cell_len(head + ch) > (room + 1) // 2:
+            break
+        head += ch
+    for ch in reversed(body):
+        if cell_len(head) + cell_len(ch + tail) > room:
+            break
+        tail = ch + tail
+    return f"{indent}{head}…{tail}"
 
 
 SGR = {"bold": "1", "dim": "2", "red": "31", "yellow": "33"}  # the styles the table uses, as ANSI codes
@@ -538,19 +634,24 @@ def styled(
                 lines[-1].append((part, style))
     out = []
     for line in lines[:-1] if lines and not lines[-1] else lines:
-        used, kept = 0, []
-        for part, style in line:
-            size = cell_len(part)
-            if width is not None and used + size > width:  # crop: what fits in width − 1 cells, then …
+        while line and not line[-1][0].strip():  # trailing padding is not cropped, it is dropped
+            line = line[:-1]
+        if line:
+            line[-1] = (line[-1][0].rstrip(), line[-1][1])
+        kept: list[tuple[str, str | None]] = list(line)
+        if width is not None and sum(cell_len(part) for part, _ in line) > width:
+            kept, used = [], 0  # crop: what fits in width − 1 cells, then …
+            for part, style in line:
                 cut = ""
                 for ch in part:
                     if used + cell_len(cut + ch) > width - 1:
                         break
                     cut += ch
-                kept.append((cut + "…", style))
-                break
-            kept.append((part, style))
-            used += size
+                used += cell_len(cut)
+                if cut != part:
+                    kept.append((cut + "…", style))
+                    break
+                kept.append((part, style))
         text = "".join(f"\x1b[{';'.join(SGR[w] for w in style.split())}m{part}\x1b[0m" if color and style else part
                        for part, style in kept)
         out.append(text.rstrip())
