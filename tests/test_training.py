@@ -193,6 +193,10 @@ layers:
 # export's layernorm on a 1-D map of one channel; a dropout of rate 0 returns its input (the mlp's
 # second linear keeps the relu's output, already kept).
 CORNERS = [
+    # tokens laid out by `tokens` (kept so by the add and the relu): at batch 2, the matmul of the
+    # attention's and the dense layer's projection keeps a copy of its input, not the relu's output
+    '{"name": "n", "input": [2, 2], "layers": ["tokens", "position_embedding", "relu", {"attention": {"heads": 1}}]}',
+    '{"name": "n", "input": [3, 2], "layers": ["tokens", "gelu", {"dense": {"out": 3}}]}',
     '{"name": "n", "input": [1, 1], "layers": ["tokens", {"mlp": {"hidden": 1, "dropout": 0.0, "act": "relu"}}]}',
     '{"name": "n", "input": [1, 1, 1, 2], "layers": [{"deconv": {"out": 1, "kernel": 1, "act": "relu6"}}]}',
     '{"name": "n", "input": [1, 1, 1, 2], "layers": [{"deconv": {"out": 1, "kernel": 1, "dilation": 2, "act": "relu6"}}]}',

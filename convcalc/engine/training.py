@@ -31,7 +31,15 @@ from collections.abc import Sequence
 
 from ..base.errors import SpecError
 from ..base.record import Record
-from ..model.autograd import Saves, is_view, module_shapes, parameter_tensors, saves, storage_values
+from ..model.autograd import (
+    Saves,
+    inference_ops,
+    is_view,
+    module_shapes,
+    parameter_tensors,
+    saves,
+    storage_values,
+)
 from ..model.geometry import Shape
 from ..model.kinds import TorchModule
 from ..spec.parser import DTYPE_BYTES, Spec
@@ -332,16 +340,23 @@ def report_shape(report: Report, tensor: int) -> Shape:
     return report.input if tensor == 0 else report.rows[tensor - 1].output
 
 
-def module_plan(modules: list[TorchModule], x: Shape, y: Shape) -> list[tuple[bool, int, bool, Saves]]:
+def module_plan(
+    modules: list[TorchModule], x: Shape, y: Shape, batch: int, dense: bool
+) -> tuple[list[tuple[bool, int, bool, Saves, int]], bool]:
     """For each module of a layer, in order: whether its output is a view, its output storage's
-    values (one sample), whether it has parameters, and what it keeps for backward."""
+    values (one sample), whether it has parameters, what it keeps for backward, and the values
+    of a copy of its input it keeps instead of the input (a linear layer's matmul on tokens laid
+    out by ``tokens``, at a batch over 1: 0 otherwise); and whether the layer's output is laid
+    out contiguously (``dense``: its input's)."""
     plan, shape = [], x
     for module, out_shape in zip(modules, module_shapes(modules, x, y)):
         trained = parameter_tensors(module) > 0
         values = storage_values(module, shape, out_shape)
-        plan.append((is_view(module), values, trained, saves(module, shape, out_shape)))
+        scattered = shape.tokens and not dense and batch > 1 and module[0] in ("Linear", "SelfAttention")
+        plan.append((is_view(module), values, trained, saves(module, shape, out_shape), shape.numel if scattered else 0))
+        dense = inference_ops(module, shape, out_shape, batch, dense)[1]
         shape = out_shape
-    return plan
+    return plan, dense
 
 
 def saved_bytes(report: Report, reads: list[tuple[int, ...]], needs_grad: list[bool]) -> tuple[int, ...]:
@@ -353,9 +368,10 @@ def saved_bytes(report: Report, reads: list[tuple[int, ...]], needs_grad: list[b
     per_value, batch = DTYPE_BYTES[report.dtype], report.batch
     sizes = [report.input.numel * batch * per_value]  # storage number → bytes
     of_tensor = [0] * (len(report.rows) + 1)  # row number → the storage its output lives in
+    dense = [True] * (len(report.rows) + 1)  # row number → its output laid out contiguously
     kept: set[int] = set()
     found = []
-    plans: dict[tuple[int, object], list[tuple[bool, int, bool, Saves]]] = {}
+    plans: dict[tuple[int, object, bool], tuple[list[tuple[bool, int, bool, Saves, int]], bool]] = {}
 
     def new(numel: int) -> int:
         sizes.append(numel * batch * per_value)
@@ -377,22 +393,25 @@ def saved_bytes(report: Report, reads: list[tuple[int, ...]], needs_grad: list[b
                 out = operands[0]  # `x + ...` of one tensor is that tensor
             else:
                 out = new(row.output.numel)
+            dense[number] = dense[inputs[0]] if join.sums or join.multiplies else True
             if join.multiplies:  # a product keeps each factor for the other's gradient
                 acc, acc_grad = operands[0], needs_grad[inputs[0]]
                 for k, (i, operand) in enumerate(zip(inputs[1:], operands[1:]), 2):  # a · b · c is (a · b) · c
                     keep += ([operand] if acc_grad else []) + ([acc] if needs_grad[i] else [])
                     acc, acc_grad = out if k == len(inputs) else new(row.output.numel), acc_grad or needs_grad[i]
         else:
-            key = (id(step.layer), row.input)  # a repeated block's layer is one Layer: its modules once
-            plan = plans.get(key)
-            if plan is None:
+            key = (id(step.layer), row.input, dense[inputs[0]])  # a repeated block's layer: its modules once
+            planned = plans.get(key)
+            if planned is None:
                 modules = step.layer.kind.torch(step.layer.options, row.input)
-                plan = plans[key] = module_plan(modules, row.input, row.output)
+                planned = plans[key] = module_plan(modules, row.input, row.output, batch, dense[inputs[0]])
+            plan, dense[number] = planned
             cur, grad = of_tensor[inputs[0]], needs_grad[inputs[0]]
-            for view, values, trained, rule in plan:
+            for view, values, trained, rule, copy in plan:
                 out = cur if view else new(values)
                 if grad or trained:  # autograd records the module
-                    keep += ([cur] if rule.input else []) + ([out] if rule.output else [])
+                    kept_input = new(copy) if copy else cur  # the matmul keeps the copy it made
+                    keep += ([kept_input] if rule.input else []) + ([out] if rule.output else [])
                     per_sample = rule.values * per_value + rule.stats * 4 + rule.indices * 8
                     extra += per_sample * batch + rule.batch_stats * 4
                 cur, grad = out, grad or trained
