@@ -20,7 +20,7 @@ import pytest
 
 from convcalc.model.kinds import KINDS, SPELLINGS
 
-from helpers import CONVNET, FAILING, expect_exit, invoke, run, show_json, streams, write
+from helpers import CONVNET, CONVNET_PATH, FAILING, expect_exit, invoke, run, show_json, streams, write
 
 ANSI = "\x1b["
 BOX_CHARS = re.compile("[\u2500-\u257f]")  # box drawing: ─ │ ┃ ━ ┌ ...
@@ -1077,3 +1077,49 @@ def test_names_are_cut_in_the_middle_keeping_their_nesting() -> None:
     assert middle_cut("  conv1", 7, cell_len) == "  conv1"
     assert middle_cut("  encoder_block", 9, cell_len) == "  enc…ock"
     assert middle_cut("漢字漢字漢字", 7, cell_len) == "漢…漢字"  # two cells a character
+
+
+# --- commands people type: misspellings, help, version (issue 12, item 3) ------------------
+
+
+@pytest.mark.parametrize(("typed", "meant"), [("shwo", "show"), ("chek", "check"), ("slove", "solve"), ("kind", "kinds")])
+def test_a_misspelt_command_gets_a_did_you_mean_and_a_way_to_read_such_a_file(typed: str, meant: str) -> None:
+    result = run(typed, "x.yaml")
+    expect_exit(result, 2)
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert f"no command '{typed}'; did you mean '{meant}'?" in result.stderr
+    assert f"To read a file of that name: convcalc show ./{typed}" in result.stderr
+
+
+def test_a_file_named_like_a_command_is_read_and_a_command_name_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    spec = "input: 8x8x3\nlayers:\n  - conv: {out: 4, kernel: 3}\n"
+    (tmp_path / "shwo").write_text(spec, encoding="utf-8")
+    (tmp_path / "help").write_text(spec, encoding="utf-8")
+    shown = run("shwo", "-f", "csv")
+    expect_exit(shown, 0)
+    assert shown.stdout.splitlines()[1].startswith("1,conv1,conv,8x8x3,6x6x4,")
+    assert "Usage: convcalc" in run("help").stdout  # the command, not the file
+    expect_exit(run("./help", "-f", "csv"), 0)
+
+
+def test_help_and_version_as_commands_and_minus_capital_v() -> None:
+    assert run("help").stdout == run("--help").stdout
+    check_help = run("help", "check")
+    expect_exit(check_help, 0)
+    assert check_help.stdout == run("check", "--help").stdout
+    unknown = run("help", "shwo")
+    expect_exit(unknown, 2)
+    assert "no command 'shwo'; did you mean 'show'?" in unknown.stderr
+    version = run("version").stdout
+    assert version.startswith("convcalc, version ") and version == run("-V").stdout == run("--version").stdout
+
+
+def test_a_misspelt_top_level_option_is_suggested() -> None:
+    result = run("--versoin")
+    expect_exit(result, 2)
+    assert "no such option '--versoin'; did you mean '--version'?" in result.stderr
+    expect_exit(run("--depth", "1", str(CONVNET_PATH)), 0)  # show's own options still come first

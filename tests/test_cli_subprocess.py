@@ -329,6 +329,15 @@ def test_terminal_error_still_on_stderr(cmd: list[str], specs: dict[str, Path]) 
     assert err == f"{specs['invalid']}:3:5: error: unknown layer kind 'cnov'; did you mean 'conv'?\n"
 
 
+def test_a_misspelt_command_is_one_line_on_stderr(cmd: list[str]) -> None:
+    proc = subprocess.run([*cmd, "shwo", "x.yaml"], capture_output=True, text=True, env=clean_env(), cwd=ROOT)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr == (
+        "convcalc: error: no command 'shwo'; did you mean 'show'? To read a file of that name: "
+        "convcalc show ./shwo (see 'convcalc --help')\n"
+    )
+
+
 @pytest.mark.parametrize("columns", [60, 80, 100])
 def test_a_real_terminal_of_that_width_gets_no_wider_line(cmd: list[str], columns: int) -> None:
     # the terminal's size, as the kernel reports it to the child (COLUMNS unset): no line wraps

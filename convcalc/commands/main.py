@@ -9,6 +9,7 @@ error with exit 2.
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from importlib import import_module
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import click
 
 from ..base.errors import ExitCode
-from ..base.text import visible
+from ..base.text import suggest, visible
 from ..base.version import __version__
 NO_ARGS: type[click.UsageError] = getattr(
     click.exceptions, "NoArgsIsHelpError", type("NeverRaised", (click.UsageError,), {})
@@ -26,7 +27,8 @@ NO_ARGS: type[click.UsageError] = getattr(
 # Each command's module, in the order `convcalc --help` lists them.  A command's module is
 # imported when that command runs (or when --help lists them all), so `--version` imports
 # neither the other commands nor PyYAML (click's "lazily loading subcommands" pattern).
-COMMANDS = ("show", "check", "solve", "kinds", "annotate", "export", "schema")
+COMMANDS = ("show", "check", "solve", "kinds", "annotate", "export", "schema", "help", "version")
+GROUP_OPTIONS = ("--help", "-h", "--version", "-V")
 
 
 class DefaultGroup(click.Group):
@@ -38,17 +40,34 @@ class DefaultGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in COMMANDS:
             return None
+        if cmd_name in ("help", "version"):
+            return help_command if cmd_name == "help" else version_command
         command: click.Command = getattr(import_module(f"{__package__}.{cmd_name}"), cmd_name)
         return command
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in COMMANDS and args[0] not in ("--help", "-h", "--version"):
+        if args and args[0] not in COMMANDS and args[0] not in GROUP_OPTIONS:
+            first = args[0]
+            if first.startswith("--") and "=" not in first and not _show_option(first):
+                raise click.UsageError(f"no such option '{visible(first)}'{suggest(first, GROUP_OPTIONS[::2])}")
+            if first != "-" and not first.startswith("-") and not os.path.exists(first):
+                close = suggest(first, COMMANDS)
+                if close:  # a misspelt command rather than a missing file
+                    raise click.UsageError(
+                        f"no command '{visible(first)}'{close} To read a file of that name: convcalc show ./{visible(first)}"
+                    )
             args = ["show", *args]
         return super().parse_args(ctx, args)
 
 
+def _show_option(word: str) -> bool:
+    """Whether ``word`` is one of ``show``'s long options (``convcalc --depth 1 SPEC`` is ``show``'s)."""
+    show: click.Command = import_module(f"{__package__}.show").show
+    return any(word in p.opts for p in show.params)
+
+
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="convcalc")
+@click.version_option(__version__, "--version", "-V", prog_name="convcalc")
 def main() -> None:
     """convcalc: shapes, params, MACs and FLOPs of a CNN written as a YAML layer stack.
 
@@ -62,6 +81,29 @@ def main() -> None:
     Exit codes: 0 all good; 1 check found a problem (an unaccepted warning flag or a failed
     expect; any flag with --strict); 2 the spec or the command line is invalid.
     """
+
+
+@click.command("help")
+@click.argument("command", required=False, metavar="[COMMAND]")
+@click.pass_context
+def help_command(ctx: click.Context, command: str | None) -> None:
+    """Show the help of convcalc, or of COMMAND."""
+    group = ctx.parent.command if ctx.parent else main
+    assert isinstance(group, click.Group)
+    if command is None:
+        click.echo((ctx.parent or ctx).get_help())
+        return
+    found = group.get_command(ctx, command)
+    if found is None:
+        raise click.UsageError(f"no command '{visible(command)}'{suggest(command, COMMANDS)}")
+    with click.Context(found, info_name=command, parent=ctx.parent) as sub:
+        click.echo(found.get_help(sub))
+
+
+@click.command("version")
+def version_command() -> None:
+    """Show the version (as --version and -V do)."""
+    click.echo(f"convcalc, version {__version__}")
 
 
 def run(argv: list[str] | None = None) -> Any:
