@@ -149,21 +149,33 @@ def load(source: Source) -> Spec:
     raise TypeError(f"convcalc.load() takes a path, YAML text or a mapping, not {type(source).__name__}")
 
 
-def evaluate(spec: Spec | Source, input: Sequence[int] | str | None = None, batch: int | None = None) -> Report:
+def evaluate(
+    spec: Spec | Source, input: Sequence[int] | str | None = None, batch: int | None = None, rank: int | None = None
+) -> Report:
     """Walk ``spec`` and return its :class:`Report`: per-layer rows, totals, flags, failed expects.
 
     ``spec`` is a :class:`Spec`, or anything :func:`load` takes.  ``input`` (``"256x256x3"`` or
-    ``(256, 256, 3)``) and ``batch`` override the spec's own.  An impossible shape raises
-    :class:`SpecError` at the layer's position; flags and failed expects are in the report.
+    ``(256, 256, 3)``) and ``batch`` override the spec's own; an ``input`` of another rank than
+    the spec's needs ``rank`` (its number of spatial axes) too.  An impossible shape raises
+    :class:`SpecError` at the layer's position; flags and failed expects are in the report.  A
+    wrong argument (``batch=0``, ``input="64"`` on a 2-D spec) raises :class:`ValueError` naming it.
     """
     from .base.errors import SpecError  # start-up: loaded on first call (module docstring)
-    from .engine.evaluate import evaluate as walk
+    from .engine.evaluate import evaluate as walk, input_override
     from .spec.parser import Spec
 
+    if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
+        raise ValueError(f"batch= must be a whole number of at least 1, not {batch!r}")
+    if rank is not None and (isinstance(rank, bool) or rank not in (0, 1, 2, 3)):
+        raise ValueError(f"rank= is the number of spatial axes, 0 to 3, not {rank!r}")
     if not isinstance(spec, Spec):
         spec = load(spec)
     try:
-        return walk(spec, input=input, batch=batch)
+        dims = input_override(spec, input, rank, ("input=", "rank="))
+    except SpecError as err:
+        raise ValueError(err.message) from None
+    try:
+        return walk(spec, input=dims, batch=batch)
     except SpecError as err:
         raise _unlocated(err) from None
 

@@ -306,3 +306,17 @@ def test_package_is_mypy_clean() -> None:
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_api_names_its_own_arguments_in_errors() -> None:
+    spec = convcalc.load(CONVNET)
+    with pytest.raises(ValueError, match=r"input= 64x64 is 1-D \(L×C\), but the spec's input 28x28x1 is 2-D .* rank= 1"):
+        convcalc.evaluate(spec, input="64x64")
+    assert convcalc.evaluate(spec, input=(64, 64), rank=1).input.dims == (64, 64)
+    for batch in (0, -3, True, 2.5):
+        with pytest.raises(ValueError, match=r"batch= must be a whole number of at least 1"):
+            convcalc.evaluate(spec, batch=batch)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"rank= is the number of spatial axes, 0 to 3"):
+        convcalc.evaluate(spec, input=(8,), rank=4)
+    with pytest.raises(ValueError, match=r"input= must be a shape"):
+        convcalc.evaluate(spec, input="lots")

@@ -1123,3 +1123,57 @@ def test_a_misspelt_top_level_option_is_suggested() -> None:
     expect_exit(result, 2)
     assert "no such option '--versoin'; did you mean '--version'?" in result.stderr
     expect_exit(run("--depth", "1", str(CONVNET_PATH)), 0)  # show's own options still come first
+
+
+# --- the input's rank and layout (issue 12, item 4) -------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["show", "solve"])
+def test_an_input_of_another_rank_needs_rank(command: str) -> None:
+    result = run(command, str(CONVNET_PATH), "--input", "64x64")
+    expect_exit(result, 2)
+    assert result.stdout == ""
+    assert ("--input 64x64 is 1-D (L×C), but the spec's input 28x28x1 is 2-D (H×W×C): give a shape of that "
+            "rank, or --rank 1 to change it on purpose") in result.stderr
+    on_purpose = run(command, str(CONVNET_PATH), "--input", "64x64", "--rank", "1")
+    expect_exit(on_purpose, 0)
+    wrong = run(command, str(CONVNET_PATH), "--input", "64x64", "--rank", "2")
+    expect_exit(wrong, 2)
+    assert "--input 64x64 is 1-D (L×C), not 2-D (H×W×C)" in wrong.stderr
+    alone = run(command, str(CONVNET_PATH), "--rank", "1")
+    expect_exit(alone, 2)
+    assert "--rank changes the rank of an input given with --input: give both" in alone.stderr
+
+
+def test_the_same_rank_needs_no_rank() -> None:
+    doc = show_json(str(CONVNET_PATH), "--input", "64x64x1", "--rank", "2")
+    assert doc["input"] == [64, 64, 1]
+
+
+def test_a_channels_first_input_gets_a_note_on_stderr_only(tmp_path: Path) -> None:
+    spec = write(tmp_path, "nchw.yaml", "input: [3, 32, 32]\nlayers:\n  - conv: {out: 8, kernel: 3}\n")
+    result = run("show", spec, "-f", "csv")
+    expect_exit(result, 0)
+    assert result.stdout.splitlines()[1].startswith("1,conv1,conv,3x32x32,1x30x8,")  # read as H×W×C still
+    assert result.stderr == (
+        f"{spec}: note: input 3x32x32 is read channels last (H×W×C): H=3, W=32, C=32; "
+        "PyTorch's (C, H, W) = (3, 32, 32) is input: 32x32x3\n"
+    )
+
+
+@pytest.mark.parametrize("dims", [(28, 28, 1), (224, 224, 3), (5000, 1), (16, 112, 112, 3), (3, 4, 32), (8, 8, 8, 8)])
+def test_no_note_for_a_channels_last_input(dims: tuple[int, ...]) -> None:
+    from convcalc.engine.evaluate import channels_first_hint
+
+    assert channels_first_hint(dims) is None
+    assert channels_first_hint((3, 32, 32)) is not None and channels_first_hint((1, 8, 8, 8)) is not None
+
+
+def test_no_spec_of_the_zoo_gets_the_channels_first_note() -> None:
+    from convcalc.engine.evaluate import channels_first_hint
+    from convcalc.spec.parser import load_spec
+    from helpers import SPEC_FILES
+
+    for path in SPEC_FILES:
+        dims = load_spec(path.read_text(encoding="utf-8")).input
+        assert dims is None or channels_first_hint(dims) is None, path.name

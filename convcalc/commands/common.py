@@ -97,6 +97,26 @@ def input_option(help: str) -> Callable[[F], F]:
     )
 
 
+def rank_option() -> Callable[[F], F]:
+    return click.option(
+        "--rank",
+        type=click.IntRange(0, 3),
+        metavar="N",
+        help="With --input: the input's spatial axes, when it changes the spec's rank on purpose "
+        "(0 a flat vector, 1 L×C, 2 H×W×C, 3 D×H×W×C).",
+    )
+
+
+def checked_input(spec: Spec, input: str | None, rank: int | None) -> None:
+    """``--input`` against the spec's rank (``--rank`` to change it): a usage error otherwise."""
+    from ..engine.evaluate import input_override  # start-up: the commands that take --input evaluate anyway
+
+    try:
+        input_override(spec, input, rank)
+    except SpecError as err:
+        raise click.UsageError(err.message) from None
+
+
 def format_option(command: str, default: str, help: str | None = None) -> Callable[[F], F]:
     """``-f/--format``, its choices being the registry's formats that ``command`` writes."""
     return click.option(

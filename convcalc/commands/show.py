@@ -11,8 +11,9 @@ import sys
 import click
 
 from ..base.errors import ExitCode
+from ..base.text import visible
 from ..outputs.formats import Terminal, writer
-from .common import SPEC_PATH, about, format_option, input_option, read, returns_exit_code
+from .common import SPEC_PATH, about, checked_input, format_option, input_option, rank_option, read, returns_exit_code
 
 
 def terminal(color: str, width: int | None = None) -> Terminal:
@@ -40,13 +41,20 @@ def run(
     memory: bool = False,
     train: str | None = None,
     width: int | None = None,
+    rank: int | None = None,
 ) -> int:
-    from ..engine.evaluate import evaluate  # start-up: --help and --version never evaluate
+    from ..engine.evaluate import channels_first_hint, evaluate  # start-up: --help and --version never evaluate
     from ..spec.parser import load_spec
 
     path, text = read(spec)
     with about(path):
-        report = evaluate(load_spec(text), input=input, batch=batch)
+        loaded = load_spec(text)
+    checked_input(loaded, input, rank)
+    hint = channels_first_hint(loaded.input) if input is None and loaded.input is not None else None
+    if hint:  # a note, not a flag: exit codes do not change
+        click.echo(f"{visible(path)}: {hint}", err=True)
+    with about(path):
+        report = evaluate(loaded, input=input, batch=batch)
     term = terminal(color, width)._replace(depth=depth, rf=rf, memory=memory, train=train)
     click.echo(writer(fmt, "show")(report, term), nl=False, color=term.color)
     failed = strict and (report.failing_flags(strict=True) or report.failures)
@@ -56,6 +64,7 @@ def run(
 @click.command()
 @click.argument("spec", metavar="SPEC", type=SPEC_PATH)
 @input_option("Evaluate for this input instead of the spec's: 256x256x3 (H×W×C), 100x16 (L×C), 16x112x112x3.")
+@rank_option()
 @click.option("--batch", type=click.IntRange(min=1), help="Batch size (MACs, FLOPs and activation memory scale).")
 @format_option(
     "show",
@@ -110,6 +119,7 @@ def run(
 def show(
     spec: str,
     input_: str | None,
+    rank: int | None,
     batch: int | None,
     fmt: str,
     strict: bool,
@@ -123,4 +133,4 @@ def show(
 ) -> None:
     """Print the per-layer table of SPEC (a YAML file, or - for standard input)."""
     optimizer = optimizer or ("adam" if train else None)
-    sys.exit(run(spec, input_, batch, fmt, strict, depth, color, rf, memory, optimizer, width))
+    sys.exit(run(spec, input_, batch, fmt, strict, depth, color, rf, memory, optimizer, width, rank))

@@ -8,7 +8,7 @@ import click
 
 from ..base.errors import ExitCode, SpecError
 from ..outputs.formats import writer
-from .common import SPEC_PATH, about, format_option, input_option, load, returns_exit_code
+from .common import SPEC_PATH, about, checked_input, format_option, input_option, load, rank_option, returns_exit_code
 
 
 @returns_exit_code
@@ -21,11 +21,13 @@ def run(
     max_memory: str | None = None,
     optimizer: str = "adam",
     batches: tuple[int, ...] = (),
+    rank: int | None = None,
 ) -> int:
     from ..engine import solve as solver  # start-up: only this command needs the solver
     from ..spec.parser import parse_count, parse_shape
 
     path, loaded = load(spec)
+    checked_input(loaded, input, rank)
     if output is None and at is not None:
         raise click.UsageError("--at needs --output")
     if max_memory is not None and output is not None:
@@ -65,6 +67,7 @@ def run(
 )
 @click.option("--at", "at", metavar="LAYER", help="With --output: the layer (path name) that must give it.")
 @input_option("Solve around this input instead of the spec's (its rank and channels count).")
+@rank_option()
 @click.option("--train", is_flag=True, help="With --max-memory: a training step's peak (the default and only question).")
 @click.option(
     "--max-memory",
@@ -93,6 +96,7 @@ def solve(
     output: str | None,
     at: str | None,
     input_: str | None,
+    rank: int | None,
     train: bool,
     max_memory: str | None,
     optimizer: str,
@@ -110,4 +114,4 @@ def solve(
     """
     if train and max_memory is None:
         raise click.UsageError("--train asks for --max-memory BYTES (24GiB): the memory a step must fit")
-    sys.exit(run(spec, output, at, input_, fmt, max_memory, optimizer, batches))
+    sys.exit(run(spec, output, at, input_, fmt, max_memory, optimizer, batches, rank))

@@ -752,8 +752,51 @@ class Walk:
         self.failures += check_expect(expect, output, figures, what)
 
 
+def channels_first_hint(dims: Sequence[int]) -> str | None:
+    """A note for an input written as PyTorch orders it, channels first (``[3, 32, 32]``): a
+    first number that is a usual channel count (1 to 4) before spatial sizes that are not."""
+    if len(dims) < 3 or dims[0] > 4 or min(dims[1:]) < 8:
+        return None
+    axes = ("D", "H", "W")[3 - (len(dims) - 1):]
+    reading = ", ".join(f"{a}={n}" for a, n in zip((*axes, "C"), dims))
+    swapped = "x".join(map(str, (*dims[1:], dims[0])))
+    return (
+        f"note: input {'x'.join(map(str, dims))} is read channels last ({'×'.join((*axes, 'C'))}): {reading}; "
+        f"PyTorch's ({', '.join(('C', *axes))}) = ({', '.join(map(str, dims))}) is input: {swapped}"
+    )
+
+
+RANK_WORDS = ("a flat vector (C)", "1-D (L×C)", "2-D (H×W×C)", "3-D (D×H×W×C)")
+
+
+def input_override(
+    spec: Spec, input: Sequence[int] | str | None, rank: int | None, option: tuple[str, str] = ("--input", "--rank")
+) -> tuple[int, ...] | None:
+    """``input`` (``"256x256x3"`` or a tuple) as dims, checked against the spec's rank: an input
+    of another rank is an error unless ``rank`` (spatial axes) says so, since ``--input 64x64``
+    on a 2-D spec would otherwise quietly make it 1-D.  ``option`` names the two arguments in
+    errors (the command line's ``--input`` and ``--rank``, the API's ``input=`` and ``rank=``)."""
+    if input is None:
+        if rank is not None:
+            raise SpecError(f"{option[1]} changes the rank of an input given with {option[0]}: give both", None)
+        return None
+    dims = parse_shape(input, None, option[0]) if isinstance(input, str) else tuple(input)
+    given = "x".join(map(str, dims))
+    if rank is not None and len(dims) - 1 != rank:
+        raise SpecError(f"{option[0]} {given} is {RANK_WORDS[len(dims) - 1]}, not {RANK_WORDS[rank]}", None)
+    if rank is None and spec.input is not None and len(dims) != len(spec.input):
+        raise SpecError(
+            f"{option[0]} {given} is {RANK_WORDS[len(dims) - 1]}, but the spec's input "
+            f"{'x'.join(map(str, spec.input))} is {RANK_WORDS[len(spec.input) - 1]}: give a shape of that "
+            f"rank, or {option[1]} {len(dims) - 1} to change it on purpose",
+            None,
+        )
+    return dims
+
+
 def evaluate(spec: Spec, input: Sequence[int] | str | None = None, batch: int | None = None) -> Report:
-    """Evaluate ``spec`` for its own input, or for ``input`` (``"256x256x3"`` or a tuple) if given."""
+    """Evaluate ``spec`` for its own input, or for ``input`` (``"256x256x3"`` or a tuple) if given,
+    of any rank (:func:`input_override` checks a user's input against the spec's rank)."""
     if input is not None:
         dims = parse_shape(input, None, "--input") if isinstance(input, str) else tuple(input)
     elif spec.input is not None:
