@@ -498,3 +498,51 @@ def test_a_residual_does_not_add_tokens_to_a_map() -> None:
     # the same numbers, 196×8, in two layouts: not the same tensor
     message = fails("14x14x8", "tokens", {"residual": {"body": [{"untokens": {"size": 196}}]}})
     assert "196×8" in message and "196×8 tok" in message
+
+
+# --- convcalc kinds NAME and the constructs (issue 12, item 10) ----------------------------
+
+
+def test_kinds_takes_names_spellings_and_constructs() -> None:
+    from helpers import expect_exit, run
+
+    one = run("kinds", "conv")
+    expect_exit(one, 0)
+    assert one.stdout.startswith("conv\n    A convolution") and "\ndeconv" not in one.stdout
+    assert run("kinds", "conv_transpose").stdout.startswith("deconv  (also: conv_transpose, transpose)")
+    both = run("kinds", "relu", "residual").stdout
+    assert both.startswith("relu\n") and "\nresidual\n    x + body(x)" in both
+    assert run("kinds", "residual").stdout.startswith("residual\n    x + body(x)")
+    unknown = run("kinds", "cnov")
+    expect_exit(unknown, 2)
+    assert "no kind or construct 'cnov'; did you mean 'conv'?" in unknown.stderr
+    everything = run("kinds").stdout
+    from convcalc.spec.parser import CONSTRUCTS
+
+    assert all(f"\n{name}\n    " in everything for name in CONSTRUCTS)
+
+
+def test_every_construct_example_evaluates() -> None:
+    import yaml
+
+    from convcalc.engine.evaluate import evaluate
+    from convcalc.spec.parser import CONSTRUCT_DOCS, CONSTRUCTS, load_spec
+
+    assert set(CONSTRUCT_DOCS) == set(CONSTRUCTS)
+    for name, (_, example) in CONSTRUCT_DOCS.items():
+        layer = yaml.safe_load(f"- {example}")
+        text = yaml.safe_dump({"input": [8, 8, 16], "layers": [{"conv": {"out": 16, "kernel": 1, "name": "stem"}}, *layer]})
+        report = evaluate(load_spec(text))
+        assert report.rows[-1].output.dims[:2] == (8, 8), name
+
+
+def test_solve_writes_multiples_and_runs_of_residues_plainly() -> None:
+    from convcalc.engine.solve import _multiples, _residues
+
+    assert _multiples("H", 32, 224) == "H = 32k, k ≥ 7"
+    assert _multiples("H", 32, 225) == "H = 32k + 1, k ≥ 7"
+    assert _multiples("W", 8, 3) == "W = 8k + 3, k ≥ 0"
+    assert _residues([0, 1, 31]) == "0, 1 or 31"
+    assert _residues([*range(15), 31]) == "0–14 or 31"
+    assert _residues([1, 2, 4, 5, 6]) == "1, 2 or 4–6"
+    assert _residues([5]) == "5"

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import click
 
+from ..base.errors import SpecError
 from ..outputs.formats import writer
 from .common import format_option
 
 
 @click.command()
+@click.argument("names", nargs=-1, metavar="[NAME]...")
 @format_option("kinds", "text")
-def kinds(fmt: str) -> None:
-    """List every layer kind with its aliases and options."""
-    click.echo(writer(fmt, "kinds")(), nl=False)
+def kinds(names: tuple[str, ...], fmt: str) -> None:
+    """List every layer kind with its aliases and options, and the constructs; or only NAME...
+    (a kind, one of its spellings, or a construct)."""
+    try:
+        text = writer(fmt, "kinds")(names)
+    except SpecError as err:
+        raise click.UsageError(err.message) from None
+    click.echo(text, nl=False)

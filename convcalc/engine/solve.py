@@ -417,8 +417,27 @@ def _merge(items: list[Progression]) -> list[Progression]:
     return sorted(set(items))
 
 
+def _multiples(name: str, step: int, first: int) -> str:
+    """``H = 32k + 1, k ≥ 7`` for 225, 257, …; ``H = 8k, k ≥ 1`` for 8, 16, …"""
+    rest = first % step
+    return f"{name} = {step}k{f' + {rest}' if rest else ''}, k ≥ {first // step}"
+
+
+def _residues(residues: list[int]) -> str:
+    """``0, 1 or 31``; a run of three or more as a range: ``0–14 or 31``."""
+    runs: list[list[int]] = []
+    for r in residues:
+        if runs and r == runs[-1][1] + 1:
+            runs[-1][1] = r
+        else:
+            runs.append([r, r])
+    items = [str(a) if a == b else (f"{a}, {b}" if b == a + 1 else f"{a}–{b}") for a, b in runs]
+    return ", ".join(items[:-1]) + f" or {items[-1]}" if len(items) > 1 else items[0]
+
+
 def describe(name: str, items: Sequence[Progression]) -> str:
-    """``H = 32k + 1, k ≥ 0``; ``H ≡ 0 or 1 (mod 32), H ≥ 32``; ``every H ≥ 3``; ``none``."""
+    """``H = 32k + 1, k ≥ 0``; ``H = 8k, k ≥ 1``; ``H ≡ 0, 1 or 31 (mod 32), H ≥ 63``;
+    ``H ≡ 0–14 or 31 (mod 32), …``; ``every H ≥ 3``; ``none``."""
     if not items:
         return "none"
     endless = [p for p in items if p.stop is None]
@@ -433,13 +452,11 @@ def describe(name: str, items: Sequence[Progression]) -> str:
             if modulus == 1:
                 parts.append(f"every {name} ≥ {low}")
             elif len(residues) == 1:
-                k0 = (low - residues[0]) // modulus
-                parts.append(f"{name} = {modulus}k + {residues[0]}, k ≥ {k0}")
+                parts.append(_multiples(name, modulus, low))
             else:
-                listing = ", ".join(map(str, residues[:-1])) + f" or {residues[-1]}"
-                parts.append(f"{name} ≡ {listing} (mod {modulus}), {name} ≥ {low}")
+                parts.append(f"{name} ≡ {_residues(residues)} (mod {modulus}), {name} ≥ {low}")
         else:
-            parts += [f"{name} = {p.step}k + {p.start}, k ≥ 0" for p in endless]
+            parts += [_multiples(name, p.step, p.start) for p in endless]
     for p in finite:
         assert p.stop is not None
         count = (p.stop - p.start) // p.step + 1

@@ -5,8 +5,13 @@
 
 from __future__ import annotations
 
-from ..model.kinds import KINDS, Kind
+from collections.abc import Sequence
+
+from ..base.errors import SpecError
+from ..base.text import suggest, visible
+from ..model.kinds import KINDS, SPELLINGS, Kind
 from ..model.options import Option
+from ..spec.parser import CONSTRUCT_DOCS
 
 
 def _default(opt: Option) -> str:
@@ -27,9 +32,27 @@ def _aliases(kind: Kind) -> str:
     return ", ".join(parts)
 
 
-def kinds_text() -> str:
+def selected(names: Sequence[str] = ()) -> tuple[list[Kind], list[str]]:
+    """The kinds and constructs ``names`` ask for (a kind by its name or an alias), or all of them;
+    a name that is neither raises :class:`SpecError` with the closest."""
+    if not names:
+        return list(KINDS.values()), list(CONSTRUCT_DOCS)
+    kinds: list[Kind] = []
+    constructs: list[str] = []
+    for name in names:
+        if name in CONSTRUCT_DOCS:
+            constructs.append(name)
+        elif name in SPELLINGS:
+            kinds.append(SPELLINGS[name][0])
+        else:
+            raise SpecError(f"no kind or construct '{visible(name)}'{suggest(name, [*SPELLINGS, *CONSTRUCT_DOCS])}", None)
+    return list(dict.fromkeys(kinds)), list(dict.fromkeys(constructs))
+
+
+def kinds_text(names: Sequence[str] = ()) -> str:
+    kinds, constructs = selected(names)
     lines = []
-    for kind in KINDS.values():
+    for kind in kinds:
         aliases = _aliases(kind)
         lines.append(f"{kind.name}{f'  (also: {aliases})' if aliases else ''}")
         lines.append(f"    {kind.doc}")
@@ -38,11 +61,19 @@ def kinds_text() -> str:
             also = f" (also {', '.join(opt.aliases)})" if opt.aliases else ""
             lines.append(f"    {opt.name}{also} = {_default(opt)}: {opt.doc}")
         lines.append("")
-    lines.append("Every layer also takes name, expect and allow_inexact.")
+    if kinds:
+        lines.append("Every layer also takes name, expect and allow_inexact.")
+    if constructs:
+        lines += ["", "Constructs (groups of layers; docs/format.md):", ""] if kinds else []
+        for name in constructs:
+            doc, example = CONSTRUCT_DOCS[name]
+            lines += [name, f"    {doc}", f"    e.g. - {example}", ""]
+        lines.pop()
     return "\n".join(lines) + "\n"
 
 
-def kinds_markdown() -> str:
+def kinds_markdown(names: Sequence[str] = ()) -> str:
+    kinds, constructs = selected(names)
     lines = [
         "# Layer kinds",
         "",
@@ -50,12 +81,15 @@ def kinds_markdown() -> str:
         "do not edit by hand. Every layer also takes `name`, `expect` and `allow_inexact`; conv-like kinds",
         "also take `bn: true` (a batch norm folded into the row) and `act:` (an activation).",
         "",
-        "| kind | aliases | what it does | params |",
-        "|---|---|---|---|",
-        *(f"| [`{k.name}`](#{k.name}) | {_aliases(k)} | {k.doc} | {k.params_doc} |" for k in KINDS.values()),
-        "",
     ]
-    for kind in KINDS.values():
+    if kinds:
+        lines += [
+            "| kind | aliases | what it does | params |",
+            "|---|---|---|---|",
+            *(f"| [`{k.name}`](#{k.name}) | {_aliases(k)} | {k.doc} | {k.params_doc} |" for k in kinds),
+            "",
+        ]
+    for kind in kinds:
         lines += [f"## `{kind.name}`", "", kind.doc, ""]
         aliases = _aliases(kind)
         if aliases:
@@ -69,4 +103,9 @@ def kinds_markdown() -> str:
                     f"| {opt.type.describe()} | {opt.doc} |"
                 )
             lines.append("")
+    if constructs:
+        lines += ["## Constructs", "", "Groups of layers (the full rules are in docs/format.md):", ""]
+        for name in constructs:
+            doc, example = CONSTRUCT_DOCS[name]
+            lines += [f"### `{name}`", "", doc, "", "```yaml", f"- {example}", "```", ""]
     return "\n".join(lines)

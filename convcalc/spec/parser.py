@@ -218,6 +218,25 @@ def parse_options(kind: Kind, spelling: str, preset: dict[str, Any], raw: Any, m
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 CONSTRUCTS = ("residual", "scale", "split", "concat", "add", "mul", "repeat", "from")
+# What each construct does, with an example that follows a layer named `stem` of 8×8×16
+# (`convcalc kinds`; docs/format.md has the full rules).
+CONSTRUCT_DOCS: dict[str, tuple[str, str]] = {
+    "residual": ("x + body(x); with body: and shortcut:, body(x) + shortcut(x). The shapes must match.",
+                 "residual: [{conv: {out: 16, kernel: 3, padding: 1}}]"),
+    "scale": ("x · body(x): the body's output (a gate, 1×1×C) multiplies its input, broadcast as PyTorch "
+              "does (squeeze-excitation).",
+              "scale: [global_pool, {pointwise: {out: 4, act: relu}}, {pointwise: {out: 16, act: sigmoid}}]"),
+    "split": ("The channels cut into sizes, each part through its branch, the outputs concatenated "
+              "(ShuffleNetV2).", "split: {sizes: [8, 8], branches: [[], [{pointwise: {out: 8}}]]}"),
+    "concat": ("Branches (lists of layers) on the same input, their outputs concatenated on the channels; "
+               "or {with: NAME} joins an earlier output (fit: crop or pad, through: [layers]).",
+               "concat: [[{pointwise: {out: 8}}], [{conv: {out: 8, kernel: 3, padding: 1}}]]"),
+    "add": ("As concat, the outputs added (equal shapes).", "add: {with: stem}"),
+    "mul": ("As concat, the outputs multiplied, with PyTorch's broadcasting.", "mul: [[relu], [sigmoid]]"),
+    "repeat": ("times copies of layers, one after another.",
+               "repeat: {times: 2, layers: [{conv: {out: 16, kernel: 3, padding: 1}}]}"),
+    "from": ("Go on from an earlier tensor (input, or a layer's name): a second head.", "from: stem"),
+}
 JOINS = ("concat", "add", "mul")  # the constructs that join branches or a named earlier layer
 MAX_REPEAT = 1_000_000
 
