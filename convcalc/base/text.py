@@ -12,6 +12,8 @@ the document's data and writes the same characters as JSON escapes.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import re
 from typing import Any
 
@@ -49,3 +51,16 @@ def suggest(word: str, choices: Any) -> str:
 
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def spans(numbers: Iterable[int], pair: str, dash: str) -> list[str]:
+    """Sorted whole numbers with each run of three or more as one range: [1, 2, 3, 5, 6] →
+    ["1-3", "5", "6"] joined by the caller (``pair`` between a run of two, ``dash`` in a range)."""
+    runs: list[list[int]] = []
+    for n in sorted(numbers):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return [str(a) if a == b else (f"{a}{pair}{b}" if b == a + 1 else f"{a}{dash}{b}") for a, b in runs]
+

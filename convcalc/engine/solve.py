@@ -22,7 +22,7 @@ from fractions import Fraction
 
 from ..base.record import Record
 from ..base.errors import SpecError
-from ..base.text import suggest
+from ..base.text import spans, suggest
 from .evaluate import Report, Step, evaluate
 from ..model.geometry import (
     exact_scale,
@@ -425,13 +425,7 @@ def _multiples(name: str, step: int, first: int) -> str:
 
 def _residues(residues: list[int]) -> str:
     """``0, 1 or 31``; a run of three or more as a range: ``0–14 or 31``."""
-    runs: list[list[int]] = []
-    for r in residues:
-        if runs and r == runs[-1][1] + 1:
-            runs[-1][1] = r
-        else:
-            runs.append([r, r])
-    items = [str(a) if a == b else (f"{a}, {b}" if b == a + 1 else f"{a}–{b}") for a, b in runs]
+    items = spans(residues, ", ", "–")
     return ", ".join(items[:-1]) + f" or {items[-1]}" if len(items) > 1 else items[0]
 
 

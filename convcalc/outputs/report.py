@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ..base.record import Record
-from ..base.text import json_safe, visible
+from ..base.text import json_safe, spans, visible
 from . import humanize as h
 from ..engine.evaluate import Flag, Group, Report, Row
 from .formats import Terminal
@@ -299,14 +299,7 @@ def _severity_order(item: tuple[str, list[int]]) -> int:
 
 def _ranges(numbers: list[int]) -> str:
     """1,2,3,5 → 1-3,5: a folded group can hold hundreds of flags."""
-    numbers = sorted(numbers)
-    spans: list[list[int]] = []
-    for n in numbers:
-        if spans and n == spans[-1][1] + 1:
-            spans[-1][1] = n
-        else:
-            spans.append([n, n])
-    return ",".join(str(a) if a == b else (f"{a},{b}" if b == a + 1 else f"{a}-{b}") for a, b in spans)
+    return ",".join(spans(numbers, ",", "-"))
 
 
 def totals_lines(
