@@ -15,6 +15,7 @@ import io
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -1177,3 +1178,62 @@ def test_no_spec_of_the_zoo_gets_the_channels_first_note() -> None:
     for path in SPEC_FILES:
         dims = load_spec(path.read_text(encoding="utf-8")).input
         assert dims is None or channels_first_hint(dims) is None, path.name
+
+
+# --- a terminal's table: folded to its height, alike flags grouped, -q and -v (issue 12, item 2)
+
+
+def _resnet50_table(**terminal: Any) -> str:
+    from convcalc.engine.evaluate import evaluate
+    from convcalc.outputs.formats import Terminal
+    from convcalc.outputs.report import write_table
+    from convcalc.spec.parser import load_spec
+    from helpers import SPECS
+
+    report = evaluate(load_spec((SPECS / "resnet50.yaml").read_text(encoding="utf-8")))
+    return write_table(report, Terminal(**terminal))
+
+
+def test_a_terminal_groups_alike_flags_and_v_lists_each() -> None:
+    grouped = _resnet50_table(width=200, height=400)
+    # ResNet-50's 16 flags: the stem conv, the pool and each stage's first 3×3 conv (both axes)
+    # leave a padding-only row and column; each stage's stride-2 shortcut a row and column a
+    # stride would skip anyway.
+    assert ("[1-6,9,10,13,14] info: 10 flags in 5 layers (conv1, pool1, …): the last 1 row or column never "
+            "read is padding") in grouped
+    assert ("[7,8,11,12,15,16] info: 6 flags in 3 layers (layer2.bottleneck1.residual1.shortcut.conv1, "
+            "layer3.bottleneck1.residual1.shortcut.conv1, …): the last 1 row or column is never read") in grouped
+    assert "(-v lists each flag)" in grouped and "\n[16] info:" not in grouped
+    each = _resnet50_table(width=200, height=400, verbose=True)
+    assert "\n[16] info: layer4.bottleneck1.residual1.shortcut.conv1: W:" in each and "-v lists" not in each
+    piped = _resnet50_table()  # no terminal: every flag, every row
+    assert "\n[16] info:" in piped and "folded" not in piped
+
+
+def test_a_table_taller_than_the_terminal_is_folded_to_fit() -> None:
+    from convcalc.outputs.report import TABLE_FRAME
+
+    text = _resnet50_table(width=100, height=40, fold=True)
+    assert "folded 2 levels deep to fit the terminal: --depth all shows every row" in text
+    rows = [line for line in text.splitlines() if "▸" in line or "▾" in line or line[:5].strip().isdigit()]
+    assert 10 < len(rows) <= 40 - TABLE_FRAME
+    assert "folded" not in _resnet50_table(width=100, height=400, fold=True)  # it fits: every row
+    assert "folded" not in _resnet50_table(width=100, height=40, fold=False)  # --depth given
+
+
+def test_quiet_prints_the_totals_and_the_warnings_only(tmp_path: Path) -> None:
+    quiet = run("show", str(CONVNET_PATH), "-q")
+    expect_exit(quiet, 0)
+    assert quiet.stdout.splitlines()[0] == "ConvNet: 28×28×1 → 10"
+    assert "conv1" not in quiet.stdout and "params (trainable)" in quiet.stdout
+    warned = write(tmp_path, "w.yaml", "input: 32x32x3\nlayers:\n  - conv: {out: 8, kernel: 3, stride: 2}\n  - pool: {kernel: 3, stride: 2, padding: 1}\n")
+    text = run("show", warned, "-q").stdout
+    assert "warning: conv1: H:" in text and "info:" not in text
+
+
+@pytest.mark.parametrize(("value", "ok"), [("all", True), ("2", True), ("0", False), ("deep", False), ("-1", False)])
+def test_depth_takes_a_number_or_all(value: str, ok: bool) -> None:
+    result = run("show", str(CONVNET_PATH), "--depth", value)
+    expect_exit(result, 0 if ok else 2)
+    if not ok:
+        assert "is not a number ≥ 1 or all" in result.stderr

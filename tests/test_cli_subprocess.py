@@ -268,14 +268,16 @@ def test_broken_pipe_is_quiet(cmd: list[str], tmp_path: Path) -> None:
 pty = pytest.importorskip("pty")
 
 
-def run_in_terminal(cmd: list[str], *args: str, env: dict[str, str], columns: int = 200) -> tuple[int, str, str]:
-    """Run with standard output on a pseudo-terminal (200 columns), standard error on a pipe."""
+def run_in_terminal(
+    cmd: list[str], *args: str, env: dict[str, str], columns: int = 200, lines: int = 50
+) -> tuple[int, str, str]:
+    """Run with standard output on a pseudo-terminal (200 columns, 50 lines), standard error on a pipe."""
     import fcntl
     import struct
     import termios
 
     master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
     proc = subprocess.Popen(
         [*cmd, *args], stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE, env=env, close_fds=True
     )
@@ -327,6 +329,17 @@ def test_terminal_error_still_on_stderr(cmd: list[str], specs: dict[str, Path]) 
     code, out, err = run_in_terminal(cmd, "show", str(specs["invalid"]), env=clean_env())
     assert code == 2 and out == "", (code, out, err)
     assert err == f"{specs['invalid']}:3:5: error: unknown layer kind 'cnov'; did you mean 'conv'?\n"
+
+
+def test_a_real_terminal_folds_a_tall_table_and_groups_alike_flags(cmd: list[str]) -> None:
+    env = {k: v for k, v in clean_env(NO_COLOR="1").items() if k not in ("COLUMNS", "LINES")}
+    resnet = str(ROOT / "specs" / "resnet50.yaml")
+    code, out, err = run_in_terminal(cmd, "show", resnet, env=env, columns=100, lines=40)
+    assert code == 0 and err == "", (code, err)
+    assert "folded 2 levels deep to fit the terminal: --depth all shows every row" in out
+    assert "[1-6,9,10,13,14] info: 10 flags in 5 layers" in out
+    code, every, _ = run_in_terminal(cmd, "show", resnet, "--depth", "all", "-v", env=env, columns=100, lines=40)
+    assert code == 0 and "folded" not in every and "[16] info:" in every
 
 
 def test_a_misspelt_command_is_one_line_on_stderr(cmd: list[str]) -> None:

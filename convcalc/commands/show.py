@@ -21,11 +21,24 @@ def terminal(color: str, width: int | None = None) -> Terminal:
     NO_COLOR).  A pipe has no width, and the table its full layout, unless ``width`` is given."""
     is_tty = sys.stdout.isatty()
     wants = {"always": True, "never": False}.get(color, is_tty and not os.environ.get("NO_COLOR"))
-    if width is None and is_tty:
-        import shutil  # start-up: only a terminal has a width
+    height = None
+    if is_tty:
+        import shutil  # start-up: only a terminal has a size
 
-        width = shutil.get_terminal_size().columns
-    return Terminal(is_tty=is_tty or color == "always", color=wants, width=width)
+        size = shutil.get_terminal_size()
+        width, height = width or size.columns, size.lines
+    return Terminal(is_tty=is_tty or color == "always", color=wants, width=width, height=height, fold=is_tty)
+
+
+def depth_value(value: str | None) -> int | None:
+    """``--depth``: a whole number ≥ 1, or ``all`` (0: every row, no folding)."""
+    if value is None:
+        return None
+    if value == "all":
+        return 0
+    if value.isascii() and value.isdigit() and 0 < int(value) < 10**6:
+        return int(value)
+    raise click.BadParameter(f"{visible(value)!r} is not a number ≥ 1 or all", param_hint="'--depth'")
 
 
 @returns_exit_code
@@ -42,6 +55,8 @@ def run(
     train: str | None = None,
     width: int | None = None,
     rank: int | None = None,
+    verbose: bool = False,
+    quiet: bool = False,
 ) -> int:
     from ..engine.evaluate import channels_first_hint, evaluate  # start-up: --help and --version never evaluate
     from ..spec.parser import load_spec
@@ -55,7 +70,9 @@ def run(
         click.echo(f"{visible(path)}: {hint}", err=True)
     with about(path):
         report = evaluate(loaded, input=input, batch=batch)
-    term = terminal(color, width)._replace(depth=depth, rf=rf, memory=memory, train=train)
+    term = terminal(color, width)._replace(rf=rf, memory=memory, train=train, verbose=verbose, quiet=quiet)
+    if depth is not None:  # --depth N, or --depth all (0): no folding to fit the terminal
+        term = term._replace(depth=depth or None, fold=False)
     click.echo(writer(fmt, "show")(report, term), nl=False, color=term.color)
     failed = strict and (report.failing_flags(strict=True) or report.failures)
     return ExitCode.PROBLEMS if failed else ExitCode.OK
@@ -74,10 +91,13 @@ def run(
 @click.option("--strict", is_flag=True, help="Exit 1 when any layer is flagged (info too) or an expect fails.")
 @click.option(
     "--depth",
-    type=click.IntRange(min=1),
-    metavar="N",
-    help="Table: fold blocks, repeats and branches nested N deep into one row with summed figures.",
+    callback=lambda ctx, param, value: depth_value(value),
+    metavar="N|all",
+    help="Table: fold blocks, repeats and branches nested N deep into one row with summed figures; "
+    "all: every row (a terminal's table taller than the screen is folded to fit otherwise).",
 )
+@click.option("-v", "--verbose", is_flag=True, help="Table: every flag on a line of its own (a terminal groups alike flags).")
+@click.option("-q", "--quiet", is_flag=True, help="Table: only the totals, the warnings and failed expects.")
 @click.option(
     "--color",
     type=click.Choice(["auto", "always", "never"]),
@@ -126,6 +146,8 @@ def show(
     depth: int | None,
     color: str,
     width: int | None = None,
+    verbose: bool = False,
+    quiet: bool = False,
     rf: bool = False,
     memory: bool = False,
     train: bool = False,
@@ -133,4 +155,4 @@ def show(
 ) -> None:
     """Print the per-layer table of SPEC (a YAML file, or - for standard input)."""
     optimizer = optimizer or ("adam" if train else None)
-    sys.exit(run(spec, input_, batch, fmt, strict, depth, color, rf, memory, optimizer, width, rank))
+    sys.exit(run(spec, input_, batch, fmt, strict, depth, color, rf, memory, optimizer, width, rank, verbose, quiet))

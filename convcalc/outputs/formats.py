@@ -32,6 +32,11 @@ class Terminal(Record):
     rf: bool = False  # add each row's receptive field (show --rf)
     memory: bool = False  # add each row's output memory (show --memory)
     train: str | None = None  # add the training figures with this optimizer (show --train)
+    # Only when standard output is a terminal (never for a pipe or a machine format):
+    height: int | None = None  # its lines: a longer table is folded (fold), unless --depth is given
+    fold: bool = False  # fold a table taller than height to the deepest depth that fits
+    verbose: bool = False  # -v: every flag on its own line (else repeated flags are grouped)
+    quiet: bool = False  # -q: only the totals, the warnings and failed expects
 
 
 def _register(*formats: Format) -> dict[str, Format]:

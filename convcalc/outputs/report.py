@@ -279,6 +279,56 @@ def flag_notes(report: Report) -> list[str]:
     return [f"[{i}] {f.severity}: {f.describe()}" for i, f in enumerate(report.flags, 1)]
 
 
+def grouped_flag_notes(report: Report) -> list[str]:
+    """:func:`flag_notes`, with flags that give the same reason (up to the axis's word for a
+    cell: row, column, …) on one line: ``[1-6,9,10] info: 10 flags in 5 layers (conv1, pool1,
+    …): the last 1 row or column never read is padding``.  For a terminal; ``-v`` lists each."""
+    from ..model.geometry import CELL_WORDS  # start-up: only a terminal's table groups flags
+
+    words = {w for pair in CELL_WORDS.values() for w in pair}
+    pattern = r"\b(" + "|".join(sorted(words, key=len, reverse=True)) + r")\b"
+    import re  # start-up: only a terminal's table groups flags
+
+    groups: dict[tuple[str, bool, str], list[tuple[int, Flag, str]]] = {}
+    for i, f in enumerate(report.flags, 1):
+        found = re.search(pattern, f.reason)
+        key = (f.severity, f.accepted, re.sub(pattern, "\0", f.reason, count=1))
+        groups.setdefault(key, []).append((i, f, found.group(1) if found else ""))
+    notes: list[tuple[int, str]] = []
+    for (severity, accepted, reason), members in groups.items():
+        if len(members) == 1:
+            i, f, _ = members[0]
+            notes.append((i, f"[{i}] {severity}: {f.describe()}"))
+            continue
+        cell = " or ".join(dict.fromkeys(w for _, _, w in members if w))
+        layers = list(dict.fromkeys(f.layer for _, f, _ in members))
+        shown = ", ".join(layers[:2]) + (", …" if len(layers) > 2 else "")
+        note = " (accepted: allow_inexact)" if accepted else ""
+        numbers = _ranges([i for i, _, _ in members])
+        text = reason.replace("\0", cell)
+        notes.append((members[0][0], f"[{numbers}] {severity}: {len(members)} flags in {len(layers)} layer"
+                      f"{'s' if len(layers) > 1 else ''} ({shown}): {text}{note}"))
+    notes.sort()
+    return [text for _, text in notes] + (["(-v lists each flag)"] if len(notes) < len(report.flags) else [])
+
+
+# Lines of the table's output besides its rows: the title, the header and rule, the totals, the
+# notes' first lines; a table taller than the terminal less these is folded (Terminal.fold).
+TABLE_FRAME = 14
+
+
+def fold_depth(report: Report, rows: int) -> int | None:
+    """The deepest ``--depth`` whose table has at most ``rows`` rows (1 when none has), or None
+    when the whole table fits."""
+    if len(tree(report, None)) <= rows:
+        return None
+    deepest = max((g.depth for g in report.groups), default=0) + 1
+    for depth in range(deepest, 0, -1):
+        if len(tree(report, depth)) <= rows:
+            return depth
+    return 1
+
+
 def _marker(report: Report) -> Callable[[Sequence[Row]], str]:
     """Flag markers such as ``warning[1,2] info[3]`` for a row or a group's rows, numbered like :func:`flag_notes`."""
     numbers = {id(f): i for i, f in enumerate(report.flags, 1)}
@@ -427,12 +477,17 @@ def write_table(report: Report, term: Terminal) -> str:
     from rich.cells import cell_len  # start-up: rich only for the table
 
     marker_of = _marker(report)
+    depth, folded_note = term.depth, ""
+    if term.fold and depth is None and term.height is not None:
+        depth = fold_depth(report, term.height - TABLE_FRAME)
+        if depth is not None:
+            folded_note = f"folded {depth} level{'s' if depth > 1 else ''} deep to fit the terminal: --depth all shows every row"
     fields = _fields(report, term.rf)
     step = _training(report, term.train)
     extra = [("memory", True)] * term.memory + [("bwd FLOPs", True), ("saved", True)] * (step is not None)
     columns = [*TABLE_COLUMNS[:-1], *extra, TABLE_COLUMNS[-1], *([(rf_header(report), True)] if fields else [])]
     lines: list[tuple[list[str], str | None]] = [([c for c, _ in columns], "bold")]
-    for entry in tree(report, term.depth):
+    for entry in tree(report, depth):
         if isinstance(entry, Row):
             r = entry
             marker = marker_of([r])
@@ -445,7 +500,7 @@ def write_table(report: Report, term: Terminal) -> str:
             rf_cell = rf_text(fields.rows[r.number - 1]) if fields else ""
         else:
             g, inside = entry, report.rows[entry.start : entry.end]
-            folded = term.depth is not None and g.depth == term.depth - 1
+            folded = depth is not None and g.depth == depth - 1
             marker = marker_of(inside)
             name = "  " * g.depth + ("▸ " if folded else "▾ ") + g.path.rpartition(".")[2]
             figures = (sum(r.params for r in inside), sum(r.macs for r in inside), sum(r.flops for r in inside))
@@ -497,15 +552,16 @@ def write_table(report: Report, term: Terminal) -> str:
 
     title = f"{visible(report.name)}: " if report.name else ""
     add(f"{title}{h.shape(report.input)} → {outputs_text(report)}\n\n", "bold")
-    line(lines[0][0], None, header=True)
-    add("\n " + "─" * (sum(widths) + gap * (len(widths) - 1) + 2) + "\n")
-    for cells, style in lines[1:]:
-        line(cells, style)
+    if not term.quiet:  # -q: the totals and the warnings only
+        line(lines[0][0], None, header=True)
+        add("\n " + "─" * (sum(widths) + gap * (len(widths) - 1) + 2) + "\n")
+        for cells, style in lines[1:]:
+            line(cells, style)
+            add("\n")
+        description = visible((report.description or "").strip())
+        if description:  # Text, never markup: names and descriptions come from the spec and may hold [brackets]
+            add(f"\n{description}\n")
         add("\n")
-    description = visible((report.description or "").strip())
-    if description:  # Text, never markup: names and descriptions come from the spec and may hold [brackets]
-        add(f"\n{description}\n")
-    add("\n")
     totals = totals_lines(report, exact=False, step=step, peak=_peak(report, term.memory))
     values = max(len(v) for _, v in totals)
     if term.width is not None:  # a long label (a row's name) is cut in the middle to fit
@@ -519,11 +575,16 @@ def write_table(report: Report, term: Terminal) -> str:
         for part in wrapped(text, term.width):
             add(part + "\n", style)
 
-    notes = flag_notes(report)
+    notes = flag_notes(report) if term.verbose or not term.height else grouped_flag_notes(report)
+    if term.quiet:
+        notes = [text for text in notes if "] warning:" in text]
     if notes:
         add("\n")
         for text in notes:
             note(text, "red" if "] warning:" in text else "yellow")
+    if folded_note and not term.quiet:
+        add("\n")
+        note(folded_note)
     if fields:
         add("\n")
         for text in (RF_LEGEND, *fields.notes):
