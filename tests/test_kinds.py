@@ -546,3 +546,30 @@ def test_solve_writes_multiples_and_runs_of_residues_plainly() -> None:
     assert _residues([*range(15), 31]) == "0–14 or 31"
     assert _residues([1, 2, 4, 5, 6]) == "1, 2 or 4–6"
     assert _residues([5]) == "5"
+
+
+# --- PyTorch's and Keras's spellings (issue 12, item 3) ------------------------------------
+
+
+def test_in_channels_is_accepted_and_checked_against_the_input() -> None:
+    from convcalc.base.errors import SpecError
+    from convcalc.engine.evaluate import evaluate
+    from convcalc.spec.parser import load_spec
+
+    torchy = ("input: 8x8x3\nlayers:\n  - conv: {in_channels: 3, out_channels: 8, kernel_size: 3, activation: relu}\n"
+              "  - flatten\n  - dense: {in_features: 288, out_features: 10}\n")
+    keras = "input: 8x8x3\nlayers:\n  - conv: {filters: 8, kernel_size: 3, activation: relu}\n  - flatten\n  - dense: {units: 10}\n"
+    assert evaluate(load_spec(torchy)).totals == evaluate(load_spec(keras)).totals  # 3·3·3·8 + 8, 288·10 + 10
+    assert evaluate(load_spec(torchy)).totals.params == 224 + 2890
+    wrong = "input: 8x8x3\nlayers:\n  - conv: {out: 8, kernel: 3}\n  - pointwise: {in_channels: 4, out: 2}\n"
+    with pytest.raises(SpecError, match=r"in \(in_channels\) is 4, but its input 6×6×8 has 8 channels") as caught:
+        evaluate(load_spec(wrong))
+    assert caught.value.mark is not None and caught.value.mark.line == 4
+
+
+@pytest.mark.parametrize("kind", ["conv", "grouped", "deconv", "depthwise", "pointwise", "separable", "spatial_separable", "dense"])
+def test_every_kind_that_has_input_channels_takes_in_channels(kind: str) -> None:
+    from convcalc.model.kinds import SPELLINGS
+
+    names = {alias for opt in SPELLINGS[kind][0].options for alias in (opt.name, *opt.aliases)}
+    assert {"in", "in_channels"} <= names

@@ -369,6 +369,7 @@ class Walk:
         if outcome is None:
             try:
                 layer.kind.check_input(x)
+                layer.kind.check_options(layer.options, x)
                 outcome = layer.kind.apply(layer.options, x)
                 if too_large(list(outcome.output.dims)):
                     raise LayerError(f"its output {outcome.output} has a size larger than {LIMIT_TEXT}")

@@ -275,6 +275,12 @@ class Kind:
         layer applied to each token (dense, mlp) fixes only the channels."""
         return self.fixes_input and (not x.tokens or self.input == "tokens")
 
+    def check_options(self, o: Opts, x: Shape) -> None:
+        """An option that restates what the input already says (``in_channels``) must agree with it."""
+        given = o.get("in")
+        if given is not None and given != x.channels:
+            raise LayerError(f"in (in_channels) is {given}, but its input {x} has {x.channels} channels")
+
     def check_input(self, x: Shape) -> None:
         if x.tokens:
             if self.input == "tokens" or self.on_tokens:
@@ -315,6 +321,10 @@ def register(cls: type[Kind]) -> type[Kind]:
 
 # --- shared option sets ------------------------------------------------------------------
 
+IN = Option(
+    "in", Int(), None, "input channels, when written (PyTorch's habit): checked against the layer's input",
+    ("in_channels",),
+)
 OUT = Option("out", Int(), doc="output channels", aliases=("filters", "out_channels"))
 KERNEL = Option("kernel", PerAxis(), doc="kernel size", aliases=("kernel_size",))
 STRIDE = Option("stride", PerAxis(), 1, "stride", ("strides",))
@@ -327,7 +337,7 @@ LIKE = Option(
     "like", Ref(), None, "the spatial size of an earlier layer's output, or of the input: follows --input"
 )
 NORM = Option("norm", Norm(), None, "follow with this normalisation, with its kind's defaults (instead of bn)")
-ACT = Option("act", Choice(tuple(ACTIVATIONS), allow_none=True), None, "follow with this activation")
+ACT = Option("act", Choice(tuple(ACTIVATIONS), allow_none=True), None, "follow with this activation", ("activation",))
 MULTIPLIER = Option("multiplier", Int(), 1, "output channels per input channel", ("depth_multiplier",))
 
 
@@ -517,7 +527,7 @@ class Conv(ConvLike):
     def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
         return window_ops(o["kernel"], o["stride"], o["padding"], o["dilation"], rank)
 
-    options = (OUT, KERNEL, STRIDE, PADDING, DILATION, GROUPS, BIAS, BN, NORM, ACT)
+    options = (IN, OUT, KERNEL, STRIDE, PADDING, DILATION, GROUPS, BIAS, BN, NORM, ACT)
     doc = "A convolution (PyTorch ConvNd): floor((in + pb + pa − d(k−1) − 1)/s) + 1 per axis."
     example = "conv: {out: 64, kernel: 3, padding: 1, bn: true, act: relu}"
 
@@ -532,6 +542,7 @@ class Grouped(Conv):
     name = "grouped"
     params_doc = "as `conv`"
     options = (
+        IN,
         OUT,
         KERNEL,
         STRIDE,
@@ -563,6 +574,7 @@ class Deconv(ConvLike):
 
     aliases: ClassVar[dict[str, Opts]] = {"conv_transpose": {}, "transpose": {}}
     options = (
+        IN,
         OUT,
         KERNEL,
         STRIDE,
@@ -621,7 +633,7 @@ class Depthwise(ConvLike):
     def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
         return window_ops(o["kernel"], o["stride"], o["padding"], o["dilation"], rank)
 
-    options = (KERNEL, STRIDE, PADDING, DILATION, MULTIPLIER, BIAS, BN, NORM, ACT)
+    options = (IN, KERNEL, STRIDE, PADDING, DILATION, MULTIPLIER, BIAS, BN, NORM, ACT)
     doc = "A depthwise convolution: groups = input channels, in·multiplier output channels."
     example = "depthwise: {kernel: 3, padding: 1}"
 
@@ -640,7 +652,7 @@ class Pointwise(ConvLike):
     def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
         return window_ops(1, o["stride"], 0, 1, rank)
 
-    options = (OUT, STRIDE, GROUPS, BIAS, BN, NORM, ACT)
+    options = (IN, OUT, STRIDE, GROUPS, BIAS, BN, NORM, ACT)
     doc = "A 1×1 convolution."
     example = "pointwise: {out: 128}"
 
@@ -657,6 +669,7 @@ class Separable(ConvLike):
         return window_ops(o["kernel"], o["stride"], o["padding"], o["dilation"], rank)  # the pointwise keeps sizes
 
     options = (
+        IN,
         OUT,
         KERNEL,
         STRIDE,
@@ -698,7 +711,7 @@ class SpatialSeparable(ConvLike):
     def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
         return window_ops(o["kernel"], o["stride"], o["padding"], 1, rank)  # one axis per conv, the other 1×1
 
-    options = (OUT, KERNEL, STRIDE, PADDING, BIAS, BN, NORM, ACT)
+    options = (IN, OUT, KERNEL, STRIDE, PADDING, BIAS, BN, NORM, ACT)
     doc = "A k×1 conv to `out`, then a 1×k conv `out` → `out` (2-D only); stride and padding split by axis."
     example = "spatial_separable: {out: 64, kernel: 7, padding: 3}"
 
@@ -936,6 +949,7 @@ class Dense(Kind):
     input = "flat"
     on_tokens = True
     options = (
+        Option("in", Int(), None, IN.doc.replace("channels", "features", 1), ("in_features", "in_channels")),
         Option("out", Int(), doc="output features", aliases=("units", "filters", "out_channels", "out_features")),
         BIAS,
     )
@@ -1410,7 +1424,7 @@ class Mlp(Kind):
     options = (
         Option("hidden", Int(), doc="the hidden width H", aliases=("hidden_features", "mlp_dim")),
         Option("out", Int(), None, "output channels (default: the input's C)", ("out_features",)),
-        Option("act", Choice(tuple(ACTIVATIONS), allow_none=True), "gelu", "the activation between the two"),
+        Option("act", Choice(tuple(ACTIVATIONS), allow_none=True), "gelu", "the activation between the two", ("activation",)),
         Option("bias", Bool(), True, "the biases of both linear layers", ("use_bias",)),
         Option(
             "dropout",
