@@ -276,3 +276,18 @@ def test_vit_position_embedding_fixes_the_input() -> None:
     assert pairs["H (for 14×14)"] == "224" and pairs["W (for 14×14)"] == "224"
     with pytest.raises(SpecError, match="is a token sequence of fixed length"):
         inverse(zoo("vit_b_16.yaml"), [197], "class_token1")
+
+
+def test_at_takes_a_folded_rows_name_and_the_table_shows_the_names_at_takes() -> None:
+    # Issue 12, item 6: --depth 1 shows layer3; --at accepts it (its last row's output), and a
+    # join's row is shown under the name errors and --at use.
+    from helpers import ROOT, expect_exit, run
+
+    spec = str(ROOT / "specs" / "resnet50.yaml")
+    folded = run("solve", spec, "--at", "layer3", "--output", "14x14")
+    expect_exit(folded, 0)
+    last = run("solve", spec, "--at", "layer3.repeat1.4.identity1.relu1", "--output", "14x14")
+    assert folded.stdout == last.stdout
+    assert folded.stdout.splitlines()[3] == "  by flooring (some size rounds down on the way): 210–224"
+    table = run("show", str(ROOT / "specs" / "resnet18.yaml")).stdout
+    assert "↳ residual1" in table and "↳ join" not in table

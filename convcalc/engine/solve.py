@@ -451,13 +451,16 @@ def describe(name: str, items: Sequence[Progression]) -> str:
                 parts.append(f"{name} ≡ {_residues(residues)} (mod {modulus}), {name} ≥ {low}")
         else:
             parts += [_multiples(name, p.step, p.start) for p in endless]
+    few: list[int] = []  # the members of short finite progressions, listed together
     for p in finite:
         assert p.stop is not None
         count = (p.stop - p.start) // p.step + 1
         if count <= 6:
-            parts.append(", ".join(str(p.start + p.step * i) for i in range(count)))
+            few += [p.start + p.step * i for i in range(count)]
         else:
             parts.append(f"{p.start} to {p.stop} in steps of {p.step}")
+    if few:  # consecutive sizes as a range: 210–224, not fifteen numbers
+        parts.append(", ".join(spans(sorted(set(few)), ", ", "–")))
     return "; ".join(parts)
 
 
@@ -548,8 +551,11 @@ def _row_number(report: Report, at: str | None) -> int:
     for number, row in enumerate(report.rows, 1):
         if row.name == at:
             return number
-
-    raise SpecError(f"no layer is named '{at}'{suggest(at, [r.name for r in report.rows])}")
+    for group in report.groups:  # a block, repeat or branch, as --depth folds it: its output
+        if group.path == at and group.end > group.start:
+            return group.end
+    names = [r.name for r in report.rows] + [g.path for g in report.groups]
+    raise SpecError(f"no layer is named '{at}'{suggest(at, names)}")
 
 
 def inverse(spec: Spec, output: Sequence[int], at: str | None = None) -> Answer:

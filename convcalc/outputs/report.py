@@ -491,7 +491,7 @@ def write_table(report: Report, term: Terminal) -> str:
         if isinstance(entry, Row):
             r = entry
             marker = marker_of([r])
-            name = "  " * r.depth + ("↳ join" if r.inputs else r.name.rpartition(".")[2])
+            name = "  " * r.depth + ("↳ " if r.inputs else "") + r.name.rpartition(".")[2]  # as --at and errors name it
             figures = (r.params, r.macs, r.flops)
             written = report.memory(r)
             backward = 2 * step.backward_macs[r.number - 1] if step else 0
