@@ -98,5 +98,5 @@ else:
         globals()[name] = value
         return value
 
-    def __dir__():
-        return sorted({*globals(), *_HOMES})
+    def __dir__():  # the public names only: not the submodules, helpers or dunders
+        return sorted(__all__)

@@ -60,7 +60,13 @@ def load_path(path: str | os.PathLike[str]) -> Spec:
     Raises :class:`SpecError` when the file cannot be read (its ``__cause__`` is the
     ``OSError``, its ``mark`` is ``None``) or the spec is invalid (``mark`` is the position).
     """
-    return load_text(_read(path))
+    from .base.errors import SpecError  # start-up: loaded on first call (module docstring)
+
+    try:
+        return load_text(_read(path))
+    except SpecError as err:
+        err.path = os.fspath(path) if not isinstance(path, bytes) else str(path)
+        raise
 
 
 def load_text(text: str | bytes) -> Spec:
@@ -174,6 +180,8 @@ def evaluate(
         dims = input_override(spec, input, rank, ("input=", "rank="))
     except SpecError as err:
         raise ValueError(err.message) from None
+    from .outputs import notebook  # noqa: F401  start-up: registers Report.table() and the notebook displays
+
     try:
         return walk(spec, input=dims, batch=batch)
     except SpecError as err:

@@ -320,3 +320,52 @@ def test_the_api_names_its_own_arguments_in_errors() -> None:
         convcalc.evaluate(spec, input=(8,), rank=4)
     with pytest.raises(ValueError, match=r"input= must be a shape"):
         convcalc.evaluate(spec, input="lots")
+
+
+# --- in a notebook (issue 12, item 9) ------------------------------------------------------
+
+
+def test_a_report_shows_itself_briefly_and_in_full_in_a_notebook() -> None:
+    report = convcalc.evaluate(CONVNET)
+    assert repr(report) == "<Report ConvNet: 28×28×1 → 10, 7 rows, 1,007,590 params, 1,329,000 MACs, 0 flags>"
+    table = report.table(width=60)
+    assert table.splitlines()[0] == "ConvNet: 28×28×1 → 10" and max(len(line) for line in table.splitlines()) <= 60
+    assert report._repr_markdown_().startswith("### ConvNet")
+    html = report._repr_html_()
+    assert "<table>" in html and "<td>conv1</td>" in html and "<td>1,000,500</td>" in html  # dense1: 2000·500 + 500
+    records = report.to_records()
+    assert records[0] == {"index": 1, "name": "conv1", "kind": "conv", "input": [28, 28, 1], "output": [24, 24, 10],
+                          "params": 260, "buffers": 0, "macs": 144_000, "flops": 288_000, "flag": "", "memory": 23_040}
+
+
+def test_html_escapes_what_the_spec_says() -> None:
+    report = convcalc.evaluate({"name": "<script>alert(1)</script> & co", "input": [4, 4, 1], "layers": ["relu"]})
+    html = report._repr_html_()
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in html
+
+
+def test_to_pandas_builds_a_frame_from_the_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    report = convcalc.evaluate(CONVNET)
+    monkeypatch.setitem(sys.modules, "pandas", None)  # not installed
+    with pytest.raises(ImportError, match=r"Report.to_pandas\(\) needs pandas, which convcalc does not install"):
+        report.to_pandas()
+    fake = types.ModuleType("pandas")
+    fake.DataFrame = types.SimpleNamespace(from_records=lambda rows: ("frame", rows))  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "pandas", fake)
+    assert report.to_pandas() == ("frame", report.to_records())
+
+
+def test_spec_error_str_names_the_file_and_position() -> None:
+    with pytest.raises(convcalc.SpecError) as caught:
+        convcalc.load(ROOT / "specs" / "failing" / "unknown-option.yaml")
+    assert str(caught.value).endswith("unknown-option.yaml:10:7: error: conv has no option 'kernal'; did you mean 'kernel'?")
+    with pytest.raises(convcalc.SpecError) as text:
+        convcalc.load_text("input: 8x8x3\nlayers:\n  - cnov: {}\n")
+    assert str(text.value) == "3:5: error: unknown layer kind 'cnov'; did you mean 'conv'?"
+
+
+def test_dir_shows_the_public_names_only() -> None:
+    assert dir(convcalc) == sorted(convcalc.__all__)

@@ -60,6 +60,15 @@ class SpecError(Exception):
         self.message = f"{self.reason} ({chain})" if chain else self.reason
         super().__init__(self.message)
 
+    path: str | None = None  # the file, when the error is raised for one (the API's load_path)
+
+    def __str__(self) -> str:
+        """``path:line:col: error: message`` as the command line prints it; without a file,
+        ``line:col: error: message``, and the message alone without a position."""
+        if self.path is not None:
+            return self.format(self.path)
+        return f"{self.mark.line}:{self.mark.col}: error: {self.message}" if self.mark else self.message
+
     def within(self, block: str, line: int) -> SpecError:
         """The same error, seen from the call of ``block`` at ``line`` (the chain grows outward)."""
         return SpecError(self.reason, self.mark, (*self.calls, Call(block, line)))

@@ -8,8 +8,9 @@ humanise them.  An impossible shape raises :class:`SpecError` at the layer's lin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
+from typing import Any
 
 from ..base.record import Record
 from ..base.errors import Mark, SpecError
@@ -145,6 +146,50 @@ class Report(Record):
     def failing_flags(self, strict: bool = False) -> tuple[Flag, ...]:
         """The flags that fail a check: unaccepted warnings; with ``strict``, every unaccepted flag."""
         return tuple(f for f in self.flags if not f.accepted and (strict or f.severity == "warning"))
+
+    # --- in Python and notebooks: the renderers are the outputs stage's (DISPLAYS) ---------
+
+    def __repr__(self) -> str:
+        t = self.totals
+        title = f"{self.name}: " if self.name else ""
+        return (
+            f"<Report {title}{self.input} → {self.output}, {len(self.rows)} rows, {t.params:,} params, "
+            f"{t.macs:,} MACs, {len(self.flags)} flags>"
+        )
+
+    def table(self, width: int | None = None) -> str:
+        """The text table ``convcalc show`` prints, fitted to ``width`` columns when given."""
+        return _display("table")(self, width)  # type: ignore[no-any-return]
+
+    def to_records(self) -> list[dict[str, object]]:
+        """One dict per row with the CSV columns (exact integers, shapes as lists, ``memory``)."""
+        return _display("records")(self)  # type: ignore[no-any-return]
+
+    def to_pandas(self) -> Any:
+        """:meth:`to_records` as a ``pandas.DataFrame`` (pandas is not a dependency of convcalc)."""
+        try:
+            import pandas  # type: ignore[import-untyped]  # start-up: optional, only for this method
+        except ImportError:
+            raise ImportError("Report.to_pandas() needs pandas, which convcalc does not install: pip install pandas") from None
+        return pandas.DataFrame.from_records(self.to_records())
+
+    def _repr_markdown_(self) -> str:
+        return _display("markdown")(self)  # type: ignore[no-any-return]
+
+    def _repr_html_(self) -> str:
+        return _display("html")(self)  # type: ignore[no-any-return]
+
+
+# How a report shows itself (Report.table, to_records, the notebook displays): functions of the
+# outputs stage, which comes after this one, registered by convcalc/outputs/notebook.py when it
+# is imported (the API's evaluate() does).
+DISPLAYS: dict[str, Callable[..., Any]] = {}
+
+
+def _display(name: str) -> Callable[..., Any]:
+    if not DISPLAYS:
+        raise RuntimeError("import convcalc.outputs.notebook (convcalc.evaluate() does) to display a report")
+    return DISPLAYS[name]
 
 
 def shape_of(dims: Sequence[int]) -> Shape:
