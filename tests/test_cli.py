@@ -1237,3 +1237,49 @@ def test_depth_takes_a_number_or_all(value: str, ok: bool) -> None:
     expect_exit(result, 0 if ok else 2)
     if not ok:
         assert "is not a number ≥ 1 or all" in result.stderr
+
+
+# --- several specs and sizes at once (issue 12, item 8) -----------------------------------
+
+
+def test_several_specs_print_each_table_and_a_summary() -> None:
+    from helpers import SPECS
+
+    a, b = str(SPECS / "convnet.yaml"), str(SPECS / "resnet18.yaml")
+    tables = run("show", a, b)
+    expect_exit(tables, 0)
+    assert tables.stdout.startswith("ConvNet: 28×28×1 → 10\n") and "\nResNet-18: 224×224×3 → 1000\n" in tables.stdout
+    summary = json.loads(run("show", a, b, "--summary", "-f", "json").stdout)["summary"]
+    for row, path in zip(summary, (a, b)):
+        doc = show_json(path)
+        assert row["spec"] == path and row["params"] == doc["total"]["params"] and row["macs"] == doc["total"]["macs"]
+        assert row["input"] == doc["input"] and row["output"] == doc["output"]
+    rows = list(csv.DictReader(io.StringIO(run("show", a, b, "--summary", "-f", "csv").stdout)))
+    assert [r["params"] for r in rows] == ["1007590", "11689512"] and rows[1]["infos"] == "16"
+
+
+def test_sizes_and_repeated_inputs_give_a_row_each() -> None:
+    from helpers import SPECS
+
+    spec = str(SPECS / "resnet18.yaml")
+    doc = json.loads(run("show", spec, "--sizes", "224,256", "-f", "json").stdout)["summary"]
+    assert [r["input"] for r in doc] == [[224, 224, 3], [256, 256, 3]]
+    assert doc[1]["macs"] == show_json(spec, "--input", "256x256x3")["total"]["macs"]
+    inputs = json.loads(run("show", spec, "--input", "128x128x3", "--input", "160x160x3", "-f", "json").stdout)["summary"]
+    assert [r["input"] for r in inputs] == [[128, 128, 3], [160, 160, 3]]
+    bad = run("show", spec, "--sizes", "224x224")
+    expect_exit(bad, 2)
+    assert "is not a list of sizes such as 224,256,320" in bad.stderr
+
+
+def test_several_specs_in_json_are_json_lines_and_a_bad_one_is_its_error_line(tmp_path: Path) -> None:
+    from helpers import SPECS
+
+    bad = write(tmp_path, "bad.yaml", "input: 8x8x3\nlayers:\n  - cnov: {}\n")
+    result = run("show", str(SPECS / "convnet.yaml"), bad, str(SPECS / "ecg1d.yaml"), "-f", "json")
+    expect_exit(result, 2)
+    lines = result.stdout.splitlines()
+    assert [json.loads(line)["name"] for line in lines] == ["ConvNet", "ECG 1-D CNN"]
+    assert result.stderr == f"{bad}:3:5: error: unknown layer kind 'cnov'; did you mean 'conv'?\n"
+    several_csv = run("show", str(SPECS / "convnet.yaml"), str(SPECS / "ecg1d.yaml"), "-f", "csv").stdout.splitlines()
+    assert several_csv[0].startswith("spec,index,name,") and several_csv[1].startswith(f"{SPECS / 'convnet.yaml'},1,conv1,")

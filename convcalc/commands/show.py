@@ -13,10 +13,21 @@ import click
 from ..base.errors import ExitCode
 from ..base.text import visible
 from ..outputs.formats import Terminal, writer
-from .common import SPEC_PATH, about, checked_input, format_option, input_option, rank_option, read, returns_exit_code
+from .common import (
+    SPEC_PATH,
+    Invalid,
+    about,
+    check_shape,
+    checked_input,
+    format_option,
+    load,
+    rank_option,
+    read,
+    returns_exit_code,
+)
 
 
-def terminal(color: str, width: int | None = None) -> Terminal:
+def terminal(color: str, width: int | None = None, depth: int | None = None) -> Terminal:
     """What standard output is: a terminal (its width, or ``width``), coloured or not (``--color``,
     NO_COLOR).  A pipe has no width, and the table its full layout, unless ``width`` is given."""
     is_tty = sys.stdout.isatty()
@@ -27,7 +38,10 @@ def terminal(color: str, width: int | None = None) -> Terminal:
 
         size = shutil.get_terminal_size()
         width, height = width or size.columns, size.lines
-    return Terminal(is_tty=is_tty or color == "always", color=wants, width=width, height=height, fold=is_tty)
+    term = Terminal(is_tty=is_tty or color == "always", color=wants, width=width, height=height, fold=is_tty)
+    if depth is not None:  # --depth N, or --depth all (0): no folding to fit the terminal
+        term = term._replace(depth=depth or None, fold=False)
+    return term
 
 
 def depth_value(value: str | None) -> int | None:
@@ -39,6 +53,58 @@ def depth_value(value: str | None) -> int | None:
     if value.isascii() and value.isdigit() and 0 < int(value) < 10**6:
         return int(value)
     raise click.BadParameter(f"{visible(value)!r} is not a number ≥ 1 or all", param_hint="'--depth'")
+
+
+def sizes_value(value: str | None) -> tuple[int, ...]:
+    """``--sizes 224,256,320``: whole numbers ≥ 1, each a size for every spatial axis."""
+    if value is None:
+        return ()
+    parts = [p.strip() for p in value.split(",")]
+    if not all(p.isascii() and p.isdigit() and 0 < int(p) < 10**9 for p in parts):
+        raise click.BadParameter(f"{visible(value)!r} is not a list of sizes such as 224,256,320", param_hint="'--sizes'")
+    return tuple(int(p) for p in parts)
+
+
+def run_many(
+    specs: tuple[str, ...],
+    inputs: tuple[str, ...],
+    sizes: tuple[int, ...],
+    summary: bool,
+    batch: int | None,
+    fmt: str,
+    strict: bool,
+    rank: int | None,
+    term: Terminal,
+) -> int:
+    """Several specs, or one spec at several inputs: each table (or document), or with a summary
+    (asked, or implied by several inputs) one row per spec and input.  An invalid spec is its
+    error line on standard error; the others still print, and the exit code is the worst."""
+    from ..engine.evaluate import evaluate  # start-up: --help and --version never evaluate
+
+    worst, entries = ExitCode.OK, []
+    for arg in specs:
+        try:
+            path, loaded = load(arg)
+            variants: list[str | tuple[int, ...] | None] = [*inputs] or [None]
+            if sizes:
+                dims = loaded.input or ()
+                if len(dims) < 2:
+                    raise click.UsageError(f"--sizes needs a spec with a spatial input; {visible(path)} has {'x'.join(map(str, dims)) or 'none'}")
+                variants = [*inputs, *((n,) * (len(dims) - 1) + (dims[-1],) for n in sizes)]
+            for variant in variants:
+                if isinstance(variant, str) or variant is None:
+                    checked_input(loaded, variant, rank)
+                with about(path):
+                    report = evaluate(loaded, input=variant, batch=batch)
+                entries.append((path, report))
+                if strict and (report.failing_flags(strict=True) or report.failures):
+                    worst = max(worst, ExitCode.PROBLEMS)
+        except Invalid as err:
+            worst = max(worst, ExitCode(err.show()))
+    several = summary or len(inputs) + len(sizes) > 1
+    if entries:
+        click.echo(writer(fmt, "summary" if several else "several")(entries, term), nl=False, color=term.color)
+    return worst
 
 
 @returns_exit_code
@@ -70,17 +136,30 @@ def run(
         click.echo(f"{visible(path)}: {hint}", err=True)
     with about(path):
         report = evaluate(loaded, input=input, batch=batch)
-    term = terminal(color, width)._replace(rf=rf, memory=memory, train=train, verbose=verbose, quiet=quiet)
-    if depth is not None:  # --depth N, or --depth all (0): no folding to fit the terminal
-        term = term._replace(depth=depth or None, fold=False)
+    term = terminal(color, width, depth)._replace(rf=rf, memory=memory, train=train, verbose=verbose, quiet=quiet)
     click.echo(writer(fmt, "show")(report, term), nl=False, color=term.color)
     failed = strict and (report.failing_flags(strict=True) or report.failures)
     return ExitCode.PROBLEMS if failed else ExitCode.OK
 
 
 @click.command()
-@click.argument("spec", metavar="SPEC", type=SPEC_PATH)
-@input_option("Evaluate for this input instead of the spec's: 256x256x3 (H×W×C), 100x16 (L×C), 16x112x112x3.")
+@click.argument("specs", metavar="SPEC...", type=SPEC_PATH, nargs=-1, required=True)
+@click.option(
+    "--input",
+    "inputs",
+    metavar="SHAPE",
+    multiple=True,
+    callback=lambda ctx, param, values: tuple(check_shape(v, "--input") for v in values),
+    help="Evaluate for this input instead of the spec's: 256x256x3 (H×W×C), 100x16 (L×C), 16x112x112x3 "
+    "(repeat it for a summary row per input).",
+)
+@click.option(
+    "--sizes",
+    metavar="N,N,...",
+    callback=lambda ctx, param, value: sizes_value(value),
+    help="A summary row per size: each size on every spatial axis, with the spec's channels (224,256,320).",
+)
+@click.option("--summary", is_flag=True, help="One summary row per spec (and input) instead of each table.")
 @rank_option()
 @click.option("--batch", type=click.IntRange(min=1), help="Batch size (MACs, FLOPs and activation memory scale).")
 @format_option(
@@ -137,8 +216,10 @@ def run(
     help="The optimizer whose state --train counts (implies --train)  [default: adam]",
 )
 def show(
-    spec: str,
-    input_: str | None,
+    specs: tuple[str, ...],
+    inputs: tuple[str, ...],
+    sizes: tuple[int, ...],
+    summary: bool,
     rank: int | None,
     batch: int | None,
     fmt: str,
@@ -153,6 +234,11 @@ def show(
     train: bool = False,
     optimizer: str | None = None,
 ) -> None:
-    """Print the per-layer table of SPEC (a YAML file, or - for standard input)."""
+    """Print the per-layer table of SPEC (a YAML file, or - for standard input); of several SPECs,
+    each table, or with --summary (or several inputs) one row per spec and input."""
     optimizer = optimizer or ("adam" if train else None)
-    sys.exit(run(spec, input_, batch, fmt, strict, depth, color, rf, memory, optimizer, width, rank, verbose, quiet))
+    if len(specs) == 1 and len(inputs) <= 1 and not sizes and not summary:
+        input_ = inputs[0] if inputs else None
+        sys.exit(run(specs[0], input_, batch, fmt, strict, depth, color, rf, memory, optimizer, width, rank, verbose, quiet))
+    term = terminal(color, width, depth)._replace(rf=rf, memory=memory, train=optimizer, verbose=verbose, quiet=quiet)
+    sys.exit(run_many(specs, inputs, sizes, summary, batch, fmt, strict, rank, term))

@@ -58,16 +58,21 @@ FORMATS = _register(
     Format(
         "json",
         "one JSON document with exact integers, for scripts",
-        {"show": "report:write_json", "check": "check:write_json", "solve": "solve:write_json"},
+        {"show": "report:write_json", "check": "check:write_json", "solve": "solve:write_json",
+         "summary": "summary:write_json", "several": "summary:json_lines"},
     ),
-    Format("csv", "one row per layer, exact integers", {"show": "report:write_csv"}),
-    Format("tsv", "one row per layer, tab-separated, exact integers", {"show": "report:write_tsv"}),
+    Format("csv", "one row per layer, exact integers",
+           {"show": "report:write_csv", "summary": "summary:write_csv", "several": "summary:several_csv"}),
+    Format("tsv", "one row per layer, tab-separated, exact integers",
+           {"show": "report:write_tsv", "summary": "summary:write_tsv", "several": "summary:several_tsv"}),
     Format(
         "markdown",
         "a table for a README or a pull request, with grouped integers",
-        {"show": "report:write_markdown", "kinds": "kinds:kinds_markdown"},
+        {"show": "report:write_markdown", "kinds": "kinds:kinds_markdown", "summary": "summary:write_markdown",
+         "several": "summary:several_markdown"},
     ),
-    Format("table", "the per-layer table for a terminal", {"show": "report:write_table"}),
+    Format("table", "the per-layer table for a terminal",
+           {"show": "report:write_table", "summary": "summary:write_table", "several": "summary:several_tables"}),
 )
 
 
