@@ -1283,3 +1283,49 @@ def test_several_specs_in_json_are_json_lines_and_a_bad_one_is_its_error_line(tm
     assert result.stderr == f"{bad}:3:5: error: unknown layer kind 'cnov'; did you mean 'conv'?\n"
     several_csv = run("show", str(SPECS / "convnet.yaml"), str(SPECS / "ecg1d.yaml"), "-f", "csv").stdout.splitlines()
     assert several_csv[0].startswith("spec,index,name,") and several_csv[1].startswith(f"{SPECS / 'convnet.yaml'},1,conv1,")
+
+
+# --- keep going after an error (issue 12, item 5) ------------------------------------------
+
+BROKEN = """\
+name: broken
+input: 32x32x3
+layers:
+  - conv: {out: 8, kernel: 3, stride: 2, expect: 16x16x8}
+  - conv: {out: 16, kernel: 3, padding: 1, name: a}
+  - conv: {out: 16, kernel: 40}
+  - relu
+"""
+
+
+def test_check_lists_what_it_found_before_the_invalid_part(tmp_path: Path) -> None:
+    spec = write(tmp_path, "broken.yaml", BROKEN)
+    result = run("check", spec)
+    expect_exit(result, 2)
+    lines = result.stdout.splitlines()
+    # conv1 cuts off a row and a column of data (32 − 3 is odd) and is 15×15×8, not 16×16×8
+    assert [line.split(": ")[1] for line in lines[:4]] == ["warning", "warning", "error", "error"]
+    assert lines[2].endswith("error: expect: conv1: output is 15×15×8, expected 16×16×8")
+    assert lines[3].startswith(f"{spec}:6:5: error: conv3 (conv on 15×15×16): H: the kernel reaches 40 cells")
+    assert lines[4] == "checked 1 file: 0 clean, 0 with problems, 1 invalid"
+
+
+def test_a_terminal_shows_the_table_up_to_the_error_and_a_pipe_nothing(tmp_path: Path) -> None:
+    from convcalc.commands.show import run as show_run
+
+    spec = write(tmp_path, "broken.yaml", BROKEN)
+    piped = run("show", spec)
+    expect_exit(piped, 2)
+    assert piped.stdout == "" and piped.stderr.count("\n") == 1
+    import convcalc.commands.show as show_module
+
+    original = show_module.terminal
+    show_module.terminal = lambda color, width=None, depth=None: original(color, 100, depth)._replace(height=50)  # type: ignore[assignment]
+    try:
+        captured = invoke("show", spec)
+    finally:
+        show_module.terminal = original  # type: ignore[assignment]
+    assert captured.exit_code == 2
+    assert "  2   a       conv" in captured.stdout and "(the rows up to the error below)" in captured.stdout
+    assert "conv3" not in captured.stdout and "error: conv3 (conv on 15×15×16)" in captured.stderr
+    assert show_run is not None

@@ -38,6 +38,8 @@ EXAMPLES = int(os.environ.get("CONVCALC_FUZZ_EXAMPLES", "200"))
 ERROR_LINE = re.compile(r"^<stdin>(:\d+:\d+)?: error: [^\n]+\n$")
 FINDING = re.compile(r"^<stdin>(:\d+:\d+)?: error: ")
 GITHUB = re.compile(r"^::error file=<stdin>(,line=\d+,col=\d+)?,title=convcalc error::")
+# What check finds before an invalid part: flags and failed expects, in either format
+EARLIER = re.compile(r"^<stdin>:\d+:\d+: (warning|info|error): |^::(warning|notice|error) file=<stdin>,line=\d+,col=\d+")
 
 COMMANDS: list[list[str]] = [
     *(["show", "-", "-f", f] for f in ("table", "json", "csv", "tsv", "markdown")),
@@ -128,14 +130,16 @@ def run_all(spec: bytes) -> None:
         assert result.exit_code in (0, 1, 2), (what, result.exit_code)
         if result.exit_code != 2:
             continue
-        if args[0] == "check":  # findings on standard output: one error line and the summary
+        if args[0] == "check":  # findings on standard output: those before the invalid part, its error, the summary
             assert result.stderr == "", (what, result.stderr)
             if args[-1] == "json":
                 assert json.loads(result.stdout)["exit_code"] == 2
                 continue
             lines = result.stdout.splitlines()
-            first = FINDING if args[-1] == "text" else GITHUB
-            assert len(lines) == 2 and first.match(lines[0]) and lines[1].startswith("checked 1 file"), (what, result.stdout)
+            pattern = FINDING if args[-1] == "text" else GITHUB
+            assert len(lines) >= 2 and lines[-1].startswith("checked 1 file"), (what, result.stdout)
+            assert pattern.match(lines[-2]), (what, result.stdout)  # the invalid part's error, last
+            assert all(EARLIER.match(line) for line in lines[:-2]), (what, result.stdout)
         else:
             assert ERROR_LINE.match(result.stderr), (what, result.stderr)
             if args[0] != "annotate":

@@ -61,6 +61,9 @@ class SpecError(Exception):
         super().__init__(self.message)
 
     path: str | None = None  # the file, when the error is raised for one (the API's load_path)
+    # What the evaluation had made of the network before this error (a report of the rows up to
+    # the failing layer, set by engine/evaluate.evaluate), for the table and check to show.
+    partial: object | None = None
 
     def __str__(self) -> str:
         """``path:line:col: error: message`` as the command line prints it; without a file,

@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from ..base.errors import ExitCode
+from ..base.errors import ExitCode, SpecError
 from ..base.text import visible
 from ..outputs.formats import Terminal, writer
 from .common import (
@@ -124,7 +124,7 @@ def run(
     verbose: bool = False,
     quiet: bool = False,
 ) -> int:
-    from ..engine.evaluate import channels_first_hint, evaluate  # start-up: --help and --version never evaluate
+    from ..engine.evaluate import Report, channels_first_hint, evaluate  # start-up: --help and --version never evaluate
     from ..spec.parser import load_spec
 
     path, text = read(spec)
@@ -134,9 +134,15 @@ def run(
     hint = channels_first_hint(loaded.input) if input is None and loaded.input is not None else None
     if hint:  # a note, not a flag: exit codes do not change
         click.echo(f"{visible(path)}: {hint}", err=True)
-    with about(path):
-        report = evaluate(loaded, input=input, batch=batch)
     term = terminal(color, width, depth)._replace(rf=rf, memory=memory, train=train, verbose=verbose, quiet=quiet)
+    with about(path):
+        try:
+            report = evaluate(loaded, input=input, batch=batch)
+        except SpecError as err:  # the table up to the failing layer; the error itself on stderr
+            if fmt == "table" and term.height is not None and isinstance(err.partial, Report):  # a terminal
+                partial = writer(fmt, "show")(err.partial, term._replace(rf=False, memory=False, train=None))
+                click.echo(partial + "(the rows up to the error below)\n", nl=False, color=term.color)
+            raise
     click.echo(writer(fmt, "show")(report, term), nl=False, color=term.color)
     failed = strict and (report.failing_flags(strict=True) or report.failures)
     return ExitCode.PROBLEMS if failed else ExitCode.OK

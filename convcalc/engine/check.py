@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from ..base.record import Record
 from ..base.errors import ExitCode, SpecError
 from ..base.text import visible
-from .evaluate import evaluate
+from .evaluate import Report, evaluate
 from ..spec.parser import load_spec
 
 
@@ -44,17 +44,27 @@ def check_text(text: str | bytes, path: str = "<text>", *, strict: bool = False)
     try:
         report = evaluate(load_spec(text))
     except SpecError as err:
+        # Like a linter, every flag and failed expect found before the invalid part, then the
+        # one error line for that part.
+        before = problems(err.partial, path, strict) if isinstance(err.partial, Report) else []
         mark = err.mark
         finding = Finding(path, mark.line if mark else None, mark.col if mark else None, "error", err.message)
-        return FileResult(path, ExitCode.INVALID, (finding,))
+        flags = len(err.partial.flags) if isinstance(err.partial, Report) else 0
+        return FileResult(path, ExitCode.INVALID, (*before, finding), flags, sum(f.message.startswith("expect") for f in before))
+    findings = problems(report, path, strict)
+    status = ExitCode.PROBLEMS if findings else ExitCode.OK
+    return FileResult(path, status, tuple(findings), len(report.flags), len(report.failures))
+
+
+def problems(report: Report, path: str, strict: bool) -> list[Finding]:
+    """The failing flags and failed expects of ``report``, in the file's order."""
     findings = [Finding(path, f.mark.line, f.mark.col, f.severity, f.describe()) for f in report.failing_flags(strict)]
     findings += [
         Finding(path, f.mark.line if f.mark else None, f.mark.col if f.mark else None, "error", f"expect: {f.message}")
         for f in report.failures
     ]
     findings.sort(key=lambda f: (f.line or 0, f.col or 0))
-    status = ExitCode.PROBLEMS if findings else ExitCode.OK
-    return FileResult(path, status, tuple(findings), len(report.flags), len(report.failures))
+    return findings
 
 
 def exit_code(results: Sequence[FileResult]) -> ExitCode:
