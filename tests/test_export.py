@@ -603,3 +603,15 @@ def test_self_attention_computes_what_multihead_attention_does() -> None:
         ours.proj.bias.copy_(mha.out_proj.bias)
         x = torch.randn(2, 7, c)
         assert torch.allclose(ours(x), mha(x, x, x, need_weights=False)[0], atol=1e-6)
+
+
+def test_the_batch_norms_eps_and_momentum_are_exported(tmp_path: Path) -> None:
+    # Issue 12, item 3: Keras's epsilon and momentum, accepted where a batch norm is, reach torch.
+    torch = pytest.importorskip("torch")
+    text = ("name: n\ninput: 8x8x3\nlayers:\n  - conv: {out: 8, kernel: 3, bn: true, eps: 0.001, momentum: 0.01}\n"
+            "  - batchnorm: {epsilon: 0.0001}\n  - conv: {out: 4, kernel: 1, norm: layer, eps: 1e-6}\n")
+    _, cls = exported(text, tmp_path)
+    norms = [m for m in cls().modules() if isinstance(m, (torch.nn.BatchNorm2d, torch.nn.LayerNorm))]
+    assert [(type(m).__name__, m.eps, getattr(m, "momentum", None)) for m in norms] == [
+        ("BatchNorm2d", 0.001, 0.01), ("BatchNorm2d", 0.0001, 0.1), ("ChannelLayerNorm", 1e-6, None)
+    ]

@@ -573,3 +573,31 @@ def test_every_kind_that_has_input_channels_takes_in_channels(kind: str) -> None
 
     names = {alias for opt in SPELLINGS[kind][0].options for alias in (opt.name, *opt.aliases)}
     assert {"in", "in_channels"} <= names
+
+
+@pytest.mark.parametrize(("layer", "meant"), [("conv: {units: 8, kernel: 3}", "out"), ("dense: {filters: 8}", None),
+                                              ("conv: {out: 8, kernel: 3, pool_size: 2}", "kernel")])
+def test_another_kinds_spelling_suggests_its_meaning_here(layer: str, meant: str | None) -> None:
+    from convcalc.base.errors import SpecError
+    from convcalc.spec.parser import load_spec
+
+    text = f"input: 8x8x3\nlayers:\n  - {layer}\n"
+    if meant is None:  # filters is dense's own alias of out: accepted
+        load_spec(text)
+        return
+    with pytest.raises(SpecError, match=rf"has no option '\w+'; did you mean '{meant}'\?"):
+        load_spec(text)
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ("{out: 8, kernel: 3, eps: 0.001}", "eps and momentum are a normalisation's: add bn: true"),
+    ("{out: 8, kernel: 3, momentum: 0.1}", "eps and momentum are a normalisation's: add bn: true"),
+    ("{out: 8, kernel: 3, norm: layer, momentum: 0.3}", "momentum is a batch norm's, and norm: layer is none"),
+])
+def test_eps_and_momentum_need_their_normalisation(options: str, message: str) -> None:
+    from convcalc.base.errors import SpecError
+    from convcalc.engine.evaluate import evaluate
+    from convcalc.spec.parser import load_spec
+
+    with pytest.raises(SpecError, match=message):
+        evaluate(load_spec(f"input: 8x8x3\nlayers:\n  - conv: {options}\n"))

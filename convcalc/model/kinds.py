@@ -338,6 +338,10 @@ LIKE = Option(
 )
 NORM = Option("norm", Norm(), None, "follow with this normalisation, with its kind's defaults (instead of bn)")
 ACT = Option("act", Choice(tuple(ACTIVATIONS), allow_none=True), None, "follow with this activation", ("activation",))
+NORM_EPS = Option("eps", Number(0.0), None, "the normalisation's eps, with bn: or norm: (no effect on the figures; exported)",
+                  ("epsilon",))
+NORM_MOMENTUM = Option("momentum", Number(0.0, 1.0), None,
+                       "the batch norm's momentum, with bn: true (no effect on the figures; exported)")
 MULTIPLIER = Option("multiplier", Int(), 1, "output channels per input channel", ("depth_multiplier",))
 
 
@@ -390,8 +394,16 @@ def _symmetric(pairs: tuple[tuple[int, int], ...]) -> bool:
     return all(b == a for b, a in pairs)
 
 
-def norm_module(channels: int, rank: int) -> TorchModule:
-    return (f"BatchNorm{max(rank, 1)}d", {"num_features": channels})
+BN_EPS, BN_MOMENTUM = 1e-5, 0.1  # torch's BatchNorm defaults, which the export leaves unwritten
+
+
+def norm_module(channels: int, rank: int, eps: float = BN_EPS, momentum: float = BN_MOMENTUM) -> TorchModule:
+    args: dict[str, Any] = {"num_features": channels}
+    if eps != BN_EPS:
+        args["eps"] = eps
+    if momentum != BN_MOMENTUM:
+        args["momentum"] = momentum
+    return (f"BatchNorm{max(rank, 1)}d", args)
 
 
 def act_modules(o: Opts) -> list[TorchModule]:
@@ -483,9 +495,14 @@ def with_post(o: Opts, core: tuple[Outcome, list[TorchModule]]) -> tuple[Outcome
     if o.get("bn") and o.get("norm"):
         raise LayerError("bn: true and norm: both add a normalisation: keep norm: and remove bn:")
     norm = ("batch", 0) if o.get("bn") else o.get("norm")
+    if norm is None and (o.get("eps") is not None or o.get("momentum") is not None):
+        raise LayerError("eps and momentum are a normalisation's: add bn: true (or norm:), or remove them")
+    if o.get("momentum") is not None and norm is not None and norm[0] != "batch":
+        raise LayerError(f"momentum is a batch norm's, and norm: {norm[0]} is none: remove momentum")
     if norm is not None:
         kind = KINDS[NORM_KINDS[norm[0]]]
         opts = {**kind.defaults(), **({"groups": norm[1]} if norm[0] == "group" else {})}
+        opts.update({key: o[key] for key in ("eps", "momentum") if o.get(key) is not None})
         kind.check_input(outcome.output)
         outcome = outcome.then(kind.apply(opts, outcome.output))
         modules = [*modules, *kind.torch(opts, outcome.output)]
@@ -527,7 +544,7 @@ class Conv(ConvLike):
     def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
         return window_ops(o["kernel"], o["stride"], o["padding"], o["dilation"], rank)
 
-    options = (IN, OUT, KERNEL, STRIDE, PADDING, DILATION, GROUPS, BIAS, BN, NORM, ACT)
+    options = (IN, OUT, KERNEL, STRIDE, PADDING, DILATION, GROUPS, BIAS, BN, NORM, NORM_EPS, NORM_MOMENTUM, ACT)
     doc = "A convolution (PyTorch ConvNd): floor((in + pb + pa − d(k−1) − 1)/s) + 1 per axis."
     example = "conv: {out: 64, kernel: 3, padding: 1, bn: true, act: relu}"
 
@@ -552,6 +569,8 @@ class Grouped(Conv):
         BIAS,
         BN,
         NORM,
+        NORM_EPS,
+        NORM_MOMENTUM,
         ACT,
     )
     doc = "A grouped convolution: `conv` with `groups` required and greater than 1."
@@ -585,6 +604,8 @@ class Deconv(ConvLike):
         BIAS,
         BN,
         NORM,
+        NORM_EPS,
+        NORM_MOMENTUM,
         ACT,
     )
     doc = (
@@ -633,7 +654,7 @@ class Depthwise(ConvLike):
     def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
         return window_ops(o["kernel"], o["stride"], o["padding"], o["dilation"], rank)
 
-    options = (IN, KERNEL, STRIDE, PADDING, DILATION, MULTIPLIER, BIAS, BN, NORM, ACT)
+    options = (IN, KERNEL, STRIDE, PADDING, DILATION, MULTIPLIER, BIAS, BN, NORM, NORM_EPS, NORM_MOMENTUM, ACT)
     doc = "A depthwise convolution: groups = input channels, in·multiplier output channels."
     example = "depthwise: {kernel: 3, padding: 1}"
 
@@ -652,7 +673,7 @@ class Pointwise(ConvLike):
     def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
         return window_ops(1, o["stride"], 0, 1, rank)
 
-    options = (IN, OUT, STRIDE, GROUPS, BIAS, BN, NORM, ACT)
+    options = (IN, OUT, STRIDE, GROUPS, BIAS, BN, NORM, NORM_EPS, NORM_MOMENTUM, ACT)
     doc = "A 1×1 convolution."
     example = "pointwise: {out: 128}"
 
@@ -683,6 +704,8 @@ class Separable(ConvLike):
         Option("depthwise_act", ACT.type, None, "an activation between the two convs"),
         BN,
         NORM,
+        NORM_EPS,
+        NORM_MOMENTUM,
         ACT,
     )
     doc = (
@@ -711,7 +734,7 @@ class SpatialSeparable(ConvLike):
     def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
         return window_ops(o["kernel"], o["stride"], o["padding"], 1, rank)  # one axis per conv, the other 1×1
 
-    options = (IN, OUT, KERNEL, STRIDE, PADDING, BIAS, BN, NORM, ACT)
+    options = (IN, OUT, KERNEL, STRIDE, PADDING, BIAS, BN, NORM, NORM_EPS, NORM_MOMENTUM, ACT)
     doc = "A k×1 conv to `out`, then a 1×k conv `out` → `out` (2-D only); stride and padding split by axis."
     example = "spatial_separable: {out: 64, kernel: 7, padding: 3}"
 
@@ -995,12 +1018,16 @@ class BatchNorm(Kind):
     aliases: ClassVar[dict[str, Opts]] = {"bn": {}}
     doc = "Batch normalisation: 2C trainable params, and 2C running statistics counted as buffers."
     example = "batchnorm"
+    options = (
+        Option("eps", Number(0.0), BN_EPS, "added to the variance (no effect on the figures; exported)", ("epsilon",)),
+        Option("momentum", Number(0.0, 1.0), BN_MOMENTUM, "the running statistics' update rate (no effect on the figures; exported)"),
+    )
 
     def apply(self, o: Opts, x: Shape) -> Outcome:
         return batch_norm(x)
 
     def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
-        return [norm_module(x.channels, x.rank)]
+        return [norm_module(x.channels, x.rank, o["eps"], o["momentum"])]
 
 
 EPS = Option("eps", Number(0.0), 1e-5, "added to the variance (no effect on the figures; exported)")

@@ -17,7 +17,7 @@ from ..base.record import Record
 from ..base.errors import Mark, SpecError
 from ..base.text import suggest
 from ..model.joins import FITS
-from ..model.kinds import SPELLINGS, Kind, fixed_options
+from ..model.kinds import KINDS, SPELLINGS, Kind, fixed_options
 from .loader import LList, LMap, load, mark_of
 from .template import substitute
 from ..model.options import LIMIT_TEXT, MAX_INT, Option, OptionError, too_large
@@ -172,6 +172,16 @@ def parse_expect(value: Any, mark: Mark | None, *, top: bool) -> Expect:
     return Expect(output, output_mark, tuple(figures), tuple(outputs))
 
 
+def known_alias(key: str, here: set[str]) -> str | None:
+    """The option ``key`` names on some kind (a PyTorch or Keras spelling such as ``units``) when
+    the kind at hand has that option: a better suggestion than the nearest spelling."""
+    for kind in KINDS.values():
+        for opt in kind.options:
+            if key in opt.aliases and opt.name in here:
+                return opt.name
+    return None
+
+
 def parse_options(kind: Kind, spelling: str, preset: dict[str, Any], raw: Any, mark: Mark | None) -> dict[str, Any]:
     """Check a layer's options against its kind: names, aliases, types; fill in defaults."""
     accepted = fixed_options(kind, preset)
@@ -192,7 +202,8 @@ def parse_options(kind: Kind, spelling: str, preset: dict[str, Any], raw: Any, m
                     f"{spelling} fixes '{key}' to {preset.get(key, '')!r}; use {kind.name} to choose it", key_mark
                 )
             names = [n for o in accepted for n in (o.name, *o.aliases)] + list(LAYER_KEYS)
-            hint = suggest(key, names)
+            meant = known_alias(key, {o.name for o in accepted})  # another kind's spelling: its meaning here
+            hint = f"; did you mean '{meant}'?" if meant else suggest(key, names)
             listing = ", ".join(o.name for o in accepted) or "none"
             raise SpecError(f"{spelling} has no option '{key}'{hint or f' (its options: {listing})'}", key_mark)
         if found.name in given:
