@@ -615,3 +615,51 @@ def test_the_batch_norms_eps_and_momentum_are_exported(tmp_path: Path) -> None:
     assert [(type(m).__name__, m.eps, getattr(m, "momentum", None)) for m in norms] == [
         ("BatchNorm2d", 0.001, 0.01), ("BatchNorm2d", 0.0001, 0.1), ("ChannelLayerNorm", 1e-6, None)
     ]
+
+
+PADDING_MODES = """\
+name: n
+input: 8x8x3
+layers:
+  - conv: {out: 4, kernel: 3, padding: 1, padding_mode: reflect, bn: true, act: relu}
+  - conv: {out: 4, kernel: 2, padding: same, padding_mode: circular}
+  - separable: {out: 6, kernel: 3, padding: 1, padding_mode: replicate}
+  - depthwise: {kernel: 3, padding: [[2, 0], [0, 2]], padding_mode: reflect}
+"""
+
+
+def test_padding_modes_are_torchs_own(tmp_path: Path) -> None:
+    # Issue 12, item 3: padding_mode changes no figure; the exported pad module pads as torch's
+    # ConvNd with that padding_mode does, to the same output.
+    torch = pytest.importorskip("torch")
+    report, cls = exported(PADDING_MODES, tmp_path)
+    model = cls().eval()
+    first = model.get_submodule("conv1")
+    reference = torch.nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect")
+    reference.load_state_dict({"weight": first[1].weight, "bias": first[1].bias})
+    x = torch.randn(2, 3, 8, 8)
+    with torch.no_grad():
+        assert torch.equal(first[1](first[0](x)), reference(x))
+        assert tuple(model(x).shape) == (2, 6, 8, 8)
+    assert report.totals.params == sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.parametrize(("mode", "padding", "ok"), [("reflect", 2, True), ("reflect", 3, False), ("circular", 3, True),
+                                                     ("circular", 4, False), ("replicate", 9, True)])
+def test_padding_mode_limits_are_torchs(mode: str, padding: int, ok: bool, tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from convcalc.base.errors import SpecError
+
+    text = f"name: n\ninput: 3x3x1\nlayers:\n  - conv: {{out: 1, kernel: 1, padding: {padding}, padding_mode: {mode}}}\n"
+    conv = torch.nn.Conv2d(1, 1, 1, padding=padding, padding_mode=mode)
+    try:
+        conv(torch.randn(1, 1, 3, 3))
+        torch_ok = True
+    except RuntimeError:
+        torch_ok = False
+    assert torch_ok == ok
+    if ok:
+        evaluate(load_spec(text))
+    else:
+        with pytest.raises(SpecError, match=f"padding_mode {mode} pads {padding} on axis 1 of size 3; PyTorch needs"):
+            evaluate(load_spec(text))

@@ -158,3 +158,10 @@ def test_every_kind_peaks_as_torch_runs_it(family: str, tmp_path_factory: pytest
             raise AssertionError from err
 
     check_case()
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_padding_modes_peak_as_torch_runs_them(batch: int, tmp_path: Path) -> None:
+    from test_training import PADDING_MODES
+
+    check(PADDING_MODES, tmp_path, batch)

@@ -211,7 +211,15 @@ CORNERS = [
 ]
 
 
-@pytest.mark.parametrize("text", [DEAD_BRANCH, FROM_THE_INPUT, *CORNERS])
+# padding_mode: the exported pad module of that mode, then the conv, which keeps the padded map
+PADDING_MODES = (
+    '{"name": "n", "input": [8, 8, 3], "layers": [{"conv": {"out": 4, "kernel": 3, "padding": 1, "padding_mode": '
+    '"reflect", "bn": true, "act": "relu"}}, {"conv": {"out": 4, "kernel": 2, "padding": "same", "padding_mode": '
+    '"circular"}}, {"separable": {"out": 6, "kernel": 3, "padding": 1, "padding_mode": "replicate"}}]}'
+)
+
+
+@pytest.mark.parametrize("text", [DEAD_BRANCH, FROM_THE_INPUT, PADDING_MODES, *CORNERS])
 def test_skip_rules_agree_with_torch(text: str, tmp_path: Path) -> None:
     Step(text, tmp_path, device="cpu").check()
 

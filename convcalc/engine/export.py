@@ -35,6 +35,7 @@ from ..base.errors import SpecError
 from ..base.version import __version__
 from .evaluate import Group, Output, Report, Row, evaluate
 from ..model.joins import Join
+from ..model.autograd import module_base
 from ..model.kinds import TORCH_HELPERS, TorchModule
 from ..model.geometry import Shape
 from ..spec.parser import Layer, Spec
@@ -59,7 +60,7 @@ LOCALS = frozenset({"x", "m", "self", "torch", "nn"})  # names forward uses for 
 BUILTINS = frozenset(dir(builtins))  # not shadowed, though forward uses none of them
 
 # torch's own defaults, omitted from the generated constructors for readability (never for a
-# ConstantPadNd, whose padding is required; stride and groups only for convolutions, as a pool's
+# pad module (ConstantPadNd, ReflectionPadNd, …), whose padding is required; stride and groups only for convolutions, as a pool's
 # default stride is its kernel and ChannelShuffle's groups has no default).  Per-axis values
 # that are all equal become one number.
 DEFAULTS: dict[str, Any] = {
@@ -147,7 +148,7 @@ def module_code(module: TorchModule) -> str:
     args = []
     for key in sorted(kwargs, key=lambda k: ORDER.index(k) if k in ORDER else len(ORDER)):
         value = kwargs[key]
-        if not cls.startswith("ConstantPad"):
+        if not module_base(cls).endswith("Pad"):  # a pad module's padding is required, even 0
             if key in defaults and _same(value, defaults[key]):
                 continue
             if key in PER_AXIS and isinstance(value, tuple) and value and len(set(value)) == 1:

@@ -76,7 +76,7 @@ def saves(module: TorchModule, x: Shape, y: Shape) -> Saves:
         return Saves(input=True)
     if base in ("MaxPool", "AdaptiveMaxPool"):
         return Saves(input=True, indices=y.numel)
-    if base == "AvgPool":
+    if base == "AvgPool" or base in ("ReflectionPad", "ReplicationPad"):  # the pads' backward reads the input
         return Saves(input=True)
     if base == "AdaptiveAvgPool":  # to a single cell it is a mean, which keeps nothing
         return Saves(input=y.numel != y.channels)
@@ -95,7 +95,7 @@ def saves(module: TorchModule, x: Shape, y: Shape) -> Saves:
 # Modules whose backward needs shapes only: pads and crops, resizing, reshaping, the
 # embeddings' add and concatenation, shuffles and slices.
 KEEPS_NOTHING = frozenset(
-    {"ConstantPad", "Upsample", "PixelShuffle", "ChannelShuffle", "Flatten", "ChannelSlice", "Tokens", "Untokens",
+    {"ConstantPad", "CircularPad", "Upsample", "PixelShuffle", "ChannelShuffle", "Flatten", "ChannelSlice", "Tokens", "Untokens",
      "ClassToken", "PositionEmbedding", "TokenPool"}
 )
 
@@ -236,7 +236,7 @@ def module_shapes(modules: list[TorchModule], x: Shape, y: Shape) -> list[Shape]
 
     def pads(module: TorchModule) -> list[int]:
         cls, args = module
-        if not cls.startswith("ConstantPad"):
+        if not module_base(cls).endswith("Pad"):
             return [0] * rank
         flat = args["padding"]
         return [flat[2 * i] + flat[2 * i + 1] for i in range(rank)][::-1]  # torch's order: last axis first

@@ -338,6 +338,10 @@ LIKE = Option(
 )
 NORM = Option("norm", Norm(), None, "follow with this normalisation, with its kind's defaults (instead of bn)")
 ACT = Option("act", Choice(tuple(ACTIVATIONS), allow_none=True), None, "follow with this activation", ("activation",))
+PADDING_MODE = Option(
+    "padding_mode", Choice(("zeros", "reflect", "replicate", "circular")), "zeros",
+    "what the padding holds, as PyTorch's (no effect on the figures; exported)",
+)
 NORM_EPS = Option("eps", Number(0.0), None, "the normalisation's eps, with bn: or norm: (no effect on the figures; exported)",
                   ("epsilon",))
 NORM_MOMENTUM = Option("momentum", Number(0.0, 1.0), None,
@@ -444,8 +448,11 @@ def conv_core(
     dilation: Any = 1,
     groups: int = 1,
     bias: bool = True,
+    padding_mode: str = "zeros",
 ) -> tuple[Outcome, list[TorchModule]]:
-    """A ConvNd: the one place that knows the convolution's shape, params and MACs."""
+    """A ConvNd: the one place that knows the convolution's shape, params and MACs.  A
+    ``padding_mode`` other than zeros pads with torch's pad module of that mode before the conv
+    (what torch's ConvNd does inside), within torch's limits."""
     r = x.rank
     k = per_axis("kernel", kernel, r)
     s = per_axis("stride", stride, r)
@@ -457,11 +464,30 @@ def conv_core(
     taps = (x.channels // groups) * math.prod(k)
     outcome = Outcome(y, params=out * taps + (out if bias else 0), macs=y.numel * taps, flags=spatial.flags)
     conv = conv_args(x.channels, out, k, s, d, groups, bias)
-    if _symmetric(pairs):
+    if padding_mode != "zeros" and any(b or a for b, a in pairs):
+        check_padding_mode(padding_mode, pairs, x)
+        modules = [(f"{PAD_MODES[padding_mode]}{r}d", {"padding": tuple(v for pair in reversed(pairs) for v in pair)}),
+                   (f"Conv{r}d", {**conv, "padding": 0})]
+    elif _symmetric(pairs):
         modules = [(f"Conv{r}d", {**conv, "padding": tuple(b for b, _ in pairs)})]
     else:
         modules = [pad_module(pairs), (f"Conv{r}d", {**conv, "padding": 0})]
     return outcome, modules
+
+
+# torch's padding modes other than zeros, and the pad module that pads so (ConstantPad for zeros)
+PAD_MODES = {"reflect": "ReflectionPad", "replicate": "ReplicationPad", "circular": "CircularPad"}
+
+
+def check_padding_mode(mode: str, pairs: tuple[tuple[int, int], ...], x: Shape) -> None:
+    """torch's limits: reflect pads less than the size on each side, circular at most the size."""
+    for axis, ((before, after), size) in enumerate(zip(pairs, x.spatial)):
+        widest = max(before, after)
+        if (mode == "reflect" and widest >= size) or (mode == "circular" and widest > size):
+            bound = "less than" if mode == "reflect" else "at most"
+            raise LayerError(
+                f"padding_mode {mode} pads {widest} on axis {axis + 1} of size {size}; PyTorch needs {bound} the size"
+            )
 
 
 def window_ops(kernel: Any, stride: Any, padding: Padding, dilation: Any, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
@@ -544,13 +570,14 @@ class Conv(ConvLike):
     def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
         return window_ops(o["kernel"], o["stride"], o["padding"], o["dilation"], rank)
 
-    options = (IN, OUT, KERNEL, STRIDE, PADDING, DILATION, GROUPS, BIAS, BN, NORM, NORM_EPS, NORM_MOMENTUM, ACT)
+    options = (IN, OUT, KERNEL, STRIDE, PADDING, PADDING_MODE, DILATION, GROUPS, BIAS, BN, NORM, NORM_EPS, NORM_MOMENTUM, ACT)
     doc = "A convolution (PyTorch ConvNd): floor((in + pb + pa − d(k−1) − 1)/s) + 1 per axis."
     example = "conv: {out: 64, kernel: 3, padding: 1, bn: true, act: relu}"
 
     def build(self, o: Opts, x: Shape) -> tuple[Outcome, list[TorchModule]]:
         return with_post(
-            o, conv_core(x, o["out"], o["kernel"], o["stride"], o["padding"], o["dilation"], o["groups"], o["bias"])
+            o, conv_core(x, o["out"], o["kernel"], o["stride"], o["padding"], o["dilation"], o["groups"], o["bias"],
+                         o["padding_mode"])
         )
 
 
@@ -564,6 +591,7 @@ class Grouped(Conv):
         KERNEL,
         STRIDE,
         PADDING,
+        PADDING_MODE,
         DILATION,
         Option("groups", Int(2), doc="channel groups (> 1)"),
         BIAS,
@@ -654,14 +682,15 @@ class Depthwise(ConvLike):
     def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
         return window_ops(o["kernel"], o["stride"], o["padding"], o["dilation"], rank)
 
-    options = (IN, KERNEL, STRIDE, PADDING, DILATION, MULTIPLIER, BIAS, BN, NORM, NORM_EPS, NORM_MOMENTUM, ACT)
+    options = (IN, KERNEL, STRIDE, PADDING, PADDING_MODE, DILATION, MULTIPLIER, BIAS, BN, NORM, NORM_EPS, NORM_MOMENTUM, ACT)
     doc = "A depthwise convolution: groups = input channels, in·multiplier output channels."
     example = "depthwise: {kernel: 3, padding: 1}"
 
     def build(self, o: Opts, x: Shape) -> tuple[Outcome, list[TorchModule]]:
         c = x.channels
         return with_post(
-            o, conv_core(x, c * o["multiplier"], o["kernel"], o["stride"], o["padding"], o["dilation"], c, o["bias"])
+            o, conv_core(x, c * o["multiplier"], o["kernel"], o["stride"], o["padding"], o["dilation"], c, o["bias"],
+                         o["padding_mode"])
         )
 
 
@@ -695,6 +724,7 @@ class Separable(ConvLike):
         KERNEL,
         STRIDE,
         PADDING,
+        PADDING_MODE,
         DILATION,
         MULTIPLIER,
         Option("bias", Bool(), True, "the default of both convs' biases", ("use_bias",)),
@@ -720,7 +750,8 @@ class Separable(ConvLike):
         pbias = o["bias"] if o["pointwise_bias"] is None else o["pointwise_bias"]
         first = with_post(
             {"bn": o["depthwise_bn"], "act": o["depthwise_act"]},
-            conv_core(x, c * o["multiplier"], o["kernel"], o["stride"], o["padding"], o["dilation"], c, dbias),
+            conv_core(x, c * o["multiplier"], o["kernel"], o["stride"], o["padding"], o["dilation"], c, dbias,
+                      o["padding_mode"]),
         )
         second = with_post(o, conv_core(first[0].output, o["out"], 1, 1, 0, 1, 1, pbias))
         return first[0].then(second[0]), first[1] + second[1]
@@ -734,7 +765,7 @@ class SpatialSeparable(ConvLike):
     def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
         return window_ops(o["kernel"], o["stride"], o["padding"], 1, rank)  # one axis per conv, the other 1×1
 
-    options = (IN, OUT, KERNEL, STRIDE, PADDING, BIAS, BN, NORM, NORM_EPS, NORM_MOMENTUM, ACT)
+    options = (IN, OUT, KERNEL, STRIDE, PADDING, PADDING_MODE, BIAS, BN, NORM, NORM_EPS, NORM_MOMENTUM, ACT)
     doc = "A k×1 conv to `out`, then a 1×k conv `out` → `out` (2-D only); stride and padding split by axis."
     example = "spatial_separable: {out: 64, kernel: 7, padding: 3}"
 
@@ -749,8 +780,9 @@ class SpatialSeparable(ConvLike):
         else:
             (ph, pw) = padding_pairs(padding, 2)
             first_pad, second_pad = (ph, (0, 0)), ((0, 0), pw)
-        first = conv_core(x, o["out"], (kh, 1), (sh, 1), first_pad, 1, 1, o["bias"])
-        second = with_post(o, conv_core(first[0].output, o["out"], (1, kw), (1, sw), second_pad, 1, 1, o["bias"]))
+        mode = o["padding_mode"]
+        first = conv_core(x, o["out"], (kh, 1), (sh, 1), first_pad, 1, 1, o["bias"], mode)
+        second = with_post(o, conv_core(first[0].output, o["out"], (1, kw), (1, sw), second_pad, 1, 1, o["bias"], mode))
         return first[0].then(second[0]), first[1] + second[1]
 
 
