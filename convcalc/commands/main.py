@@ -27,7 +27,7 @@ NO_ARGS: type[click.UsageError] = getattr(
 # Each command's module, in the order `convcalc --help` lists them.  A command's module is
 # imported when that command runs (or when --help lists them all), so `--version` imports
 # neither the other commands nor PyYAML (click's "lazily loading subcommands" pattern).
-COMMANDS = ("show", "check", "solve", "kinds", "annotate", "export", "schema", "help", "version")
+COMMANDS = ("show", "check", "solve", "explain", "kinds", "annotate", "export", "schema", "help", "version")
 GROUP_OPTIONS = ("--help", "-h", "--version", "-V")
 
 
