@@ -68,12 +68,17 @@ def test_the_convnet_by_hand() -> None:
         "  params: Conv2d: (5·5·1 + 1)·10 = 260\n"
         "  MACs: Conv2d: 5,760 outputs · 5·5·1 = 144,000\n"
         "  FLOPs: 2·144,000 = 288,000\n"
+        "  RF H: 1 → 5, jump 1 → 1\n"  # a 5-wide window on the input itself
+        "  RF W: 1 → 5, jump 1 → 1\n"
         "\n"
         "dense1 (dense): 2000 → 500\n"
         "  params: Linear: (2000 + 1)·500 = 1,000,500\n"
         "  MACs: Linear: 1 row · 2000·500 = 1,000,000\n"
         "  FLOPs: 2·1,000,000 = 2,000,000\n"
     )
+    pool = run("explain", str(ROOT / "specs" / "convnet.yaml"), "pool1", "conv2").stdout
+    assert "RF H: 5 → 6, jump 1 → 2" in pool  # 5 + (2 − 1)·1; the stride doubles the jump
+    assert "RF H: 6 → 10, jump 2 → 2" in pool  # 6 + (3 − 1)·2
 
 
 def test_a_flagged_layer_says_what_is_cut_off_and_json_and_markdown() -> None:

@@ -17,9 +17,26 @@ from ..base.errors import SpecError
 from ..base.record import Record
 from ..base.text import suggest
 from ..model.autograd import module_base, module_shapes
-from ..model.geometry import AxisOp, Crop, Fixed, Scale, Shape, Shift, Times, Transposed, Window, axis_names, run_axis_op
+from ..model.geometry import (
+    AxisOp,
+    Crop,
+    Fixed,
+    Scale,
+    Shape,
+    Shift,
+    Times,
+    Transposed,
+    Window,
+    axis_names,
+    frac_text,
+    run_axis_op,
+)
 from ..model.kinds import TorchModule
 from .evaluate import Report, Row
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .receptive import AxisField, Fields
 
 
 class Explanation(Record):
@@ -32,6 +49,7 @@ class Explanation(Record):
     params_total: int  # what the lines add up to (the tests compare it with the row's)
     macs_total: int
     flags: tuple[str, ...]  # a flagged size: the exact value and what is cut off
+    fields: tuple[str, ...] = ()  # per axis, the receptive field on the input before and after
 
 
 def explain(report: Report, names: Sequence[str] = ()) -> list[Explanation]:
@@ -43,7 +61,34 @@ def explain(report: Report, names: Sequence[str] = ()) -> list[Explanation]:
         if missing:
             raise SpecError(f"no layer is named '{missing[0]}'{suggest(missing[0], list(by_name))}")
         rows = [by_name[n] for n in names]
-    return [explain_row(report, r) for r in rows]
+    from .receptive import receptive_fields  # start-up: explain only
+
+    fields = receptive_fields(report)
+    out = []
+    for r in rows:
+        before = report.steps[r.number - 1].inputs[0] if report.steps[r.number - 1].inputs else 0
+        out.append(explain_row(report, r)._replace(fields=field_lines(fields, before, r.number)))
+    return out
+
+
+def _size(field: AxisField) -> str:
+    return str(field.max) if field.min == field.max else f"{field.min}–{field.max}"
+
+
+def field_lines(fields: Fields, before: int, row: int) -> tuple[str, ...]:
+    """``RF H: 3 → 5, jump 1 → 1``: the receptive field on the network's input, per axis, of the
+    row's input (row ``before``; 0 is the input itself: one cell, jump 1) and of its output."""
+    after = fields.rows[row - 1].axes
+    if not after or after[0].flat:
+        return ()
+    first = fields.rows[before - 1].axes if before else ()
+    lines = []
+    for k, a in enumerate(after):
+        b = first[k] if k < len(first) and not first[k].flat else None
+        old_size, old_jump = (_size(b), frac_text(b.jump) if b.jump is not None else "?") if b else ("1", "1")
+        new_jump = frac_text(a.jump) if a.jump is not None else "?"
+        lines.append(f"RF {a.axis}: {old_size} → {_size(a)}, jump {old_jump} → {new_jump}")
+    return tuple(lines)
 
 
 def explain_row(report: Report, row: Row) -> Explanation:

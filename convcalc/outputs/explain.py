@@ -32,6 +32,7 @@ def _lines(e: Explanation, batch: int) -> list[str]:
         lines.append("MACs: " + " + ".join(_result(m) for m in e.macs) + f" = {r.macs:,}")
     if r.macs:
         lines.append(f"FLOPs: 2·{r.macs:,} = {r.flops:,}" + (f" (batch {batch})" if batch > 1 else ""))
+    lines += list(e.fields)
     lines += [f"flag {f}" for f in e.flags]
     return [visible(line) for line in lines]
 
@@ -59,6 +60,7 @@ def write_json(explanations: Sequence[Explanation], batch: int) -> str:
             "params": list(e.params),
             "macs": list(e.macs),
             "flags": list(e.flags),
+            "receptive_field": list(e.fields),
             "totals": {"params": e.row.params, "macs": e.row.macs, "flops": e.row.flops},
         }
         for e in explanations
