@@ -46,7 +46,7 @@ _CODE: dict[int, CodeType] = {}  # number of fields → a compiled ``__new__`` w
 def _constructor(name: str, fields: tuple[str, ...], defaults: tuple[Any, ...]) -> Any:
     """``__new__(_cls, a, b=…)`` returning the tuple (a, b), as namedtuple's."""
     code = _CODE.get(len(fields))
-    if code is None:
+    if code is None:  # the source is fixed text and a count: no name reaches it (as namedtuple's would)
         params = "".join(f", _{i}" for i in range(len(fields)))
         items = "".join(f"_{i}, " for i in range(len(fields)))
         code = _CODE[len(fields)] = eval(f"lambda _cls{params}: _tuple_new(_cls, ({items}))", _GLOBALS).__code__
