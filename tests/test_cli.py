@@ -1093,6 +1093,12 @@ def test_a_misspelt_command_gets_a_did_you_mean_and_a_way_to_read_such_a_file(ty
     assert f"To read a file of that name: convcalc show ./{typed}" in result.stderr
 
 
+def test_a_missing_file_is_not_taken_for_a_misspelt_command() -> None:
+    result = run("shwo.yaml")  # a path: the file is missing, whatever it resembles
+    expect_exit(result, 2)
+    assert "cannot read the file" in result.stderr and "did you mean" not in result.stderr
+
+
 def test_a_file_named_like_a_command_is_read_and_a_command_name_wins(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

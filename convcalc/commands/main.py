@@ -50,7 +50,8 @@ class DefaultGroup(click.Group):
             first = args[0]
             if first.startswith("--") and "=" not in first and not _show_option(first):
                 raise click.UsageError(f"no such option '{visible(first)}'{suggest(first, GROUP_OPTIONS[::2])}")
-            if first != "-" and not first.startswith("-") and not os.path.exists(first):
+            looks_like_a_file = "." in first or "/" in first or os.sep in first
+            if first != "-" and not first.startswith("-") and not looks_like_a_file and not os.path.exists(first):
                 close = suggest(first, COMMANDS)
                 if close:  # a misspelt command rather than a missing file
                     raise click.UsageError(
