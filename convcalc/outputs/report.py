@@ -173,7 +173,8 @@ def json_encoder() -> Callable[[Any], str]:
     is there: importing the json package (its decoder and scanner too) is a millisecond of
     ``show -f json``'s start-up, for the one function it needs."""
     try:
-        from _json import encode_basestring, make_encoder  # start-up: the C encoder alone (docstring)
+        # start-up: the C encoder alone (docstring); an older typeshed lacks encode_basestring
+        from _json import encode_basestring, make_encoder  # type: ignore[attr-defined,unused-ignore]
     except ImportError:  # another Python: the json package
         import json  # start-up: only the JSON format needs it
 
