@@ -1335,3 +1335,13 @@ def test_a_terminal_shows_the_table_up_to_the_error_and_a_pipe_nothing(tmp_path:
     assert "  2   a       conv" in captured.stdout and "(the rows up to the error below)" in captured.stdout
     assert "conv3" not in captured.stdout and "error: conv3 (conv on 15×15×16)" in captured.stderr
     assert show_run is not None
+
+
+def test_summary_and_several_csv_show_control_characters_visibly(tmp_path: Path) -> None:
+    from helpers import SPECS
+
+    spec = write(tmp_path, "x\x1by.yaml", 'name: "a\\x1b[31mred"\ninput: 8x8x3\nlayers: [relu]\n')
+    for args in (["--summary", "-f", "csv"], ["-f", "csv"], ["--summary", "-f", "tsv"]):
+        out = run("show", spec, str(SPECS / "convnet.yaml"), *args).stdout
+        assert "\x1b" not in out and "x\\x1by.yaml" in out, args
+    assert "a\\x1b[31mred" in run("show", spec, str(SPECS / "convnet.yaml"), "--summary", "-f", "csv").stdout

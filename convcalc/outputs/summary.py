@@ -48,6 +48,14 @@ def write_json(entries: Sequence[Entry], term: Terminal) -> str:
     return json_safe(json.dumps({"schema_version": 1, "summary": summary_rows(entries)}, ensure_ascii=False, indent=2)) + "\n"
 
 
+def _cell(value: Any) -> Any:
+    """A CSV cell: a shape as ``224x224x3``; text from a spec or a file name with its control
+    characters shown (``\x1b``), as every text output does."""
+    if isinstance(value, list):
+        return "x".join(map(str, value))
+    return visible(value) if isinstance(value, str) else value
+
+
 def _delimited(entries: Sequence[Entry], delimiter: str) -> str:
     import csv  # start-up: only the CSV and TSV summaries
     import io
@@ -56,7 +64,7 @@ def _delimited(entries: Sequence[Entry], delimiter: str) -> str:
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
     writer.writerow(SUMMARY_COLUMNS)
     for row in summary_rows(entries):
-        writer.writerow([("x".join(map(str, row[c])) if isinstance(row[c], list) else row[c]) for c in SUMMARY_COLUMNS])
+        writer.writerow([_cell(row[c]) for c in SUMMARY_COLUMNS])
     return out.getvalue()
 
 
@@ -120,7 +128,7 @@ def prefixed_rows(entries: Sequence[Entry], term: Terminal, delimiter: str) -> s
     for k, (path, report) in enumerate(entries):
         lines = write(report, term).splitlines()
         cell = io.StringIO()
-        csv.writer(cell, delimiter=delimiter, lineterminator="").writerow([path])  # quoted as CSV quotes
+        csv.writer(cell, delimiter=delimiter, lineterminator="").writerow([visible(path)])  # quoted as CSV quotes
         out += ([f"spec{delimiter}{lines[0]}"] if k == 0 else []) + [f"{cell.getvalue()}{delimiter}{line}" for line in lines[1:]]
     return "\n".join(out) + "\n"
 
