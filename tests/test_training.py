@@ -40,7 +40,7 @@ from convcalc.spec.parser import load_spec
 
 from helpers import ROOT, SPEC_FILES, expect_exit, run, show_json, write
 from test_export import load_module, random_specs
-from test_oracle import FAMILIES, spec_text
+from test_oracle import FAMILIES, valid_spec_text
 
 BATCH = 2  # a batch norm in training mode needs more than one value per channel
 RESNET18_BACKWARD_FLOPS = 7_020_265_472  # torchvision resnet18 at 224, batch 1 (docs/pytorch-facts)
@@ -148,12 +148,7 @@ def test_every_kind_trains_as_torch_counts(family: str, tmp_path_factory: pytest
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
     @given(case=cases)
     def check(case: Any) -> None:
-        dims, layers = case
-        text = spec_text(dims, [layer.spec for layer in layers])
-        try:
-            evaluate(load_spec(text), batch=BATCH)
-        except SpecError:
-            assume(False)
+        text = valid_spec_text(case, BATCH)
         try:
             step = Step(text, tmp_path_factory.getbasetemp(), device="cpu")
         except (ValueError, RuntimeError) as err:  # torch refuses a training step on a norm over one value
