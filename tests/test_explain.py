@@ -44,7 +44,7 @@ def test_every_kinds_derivation_adds_up() -> None:
     for family, (cases, _) in sorted(FAMILIES.items()):
 
         @settings(max_examples=int(os.environ.get("EXPLAIN_EXAMPLES", "30")), deadline=None,
-                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
         @given(case=cases)
         def check(case: Any) -> None:
             check_sums(valid_spec_text(case))

@@ -142,7 +142,7 @@ def test_every_kind_peaks_as_torch_runs_it(family: str, tmp_path_factory: pytest
     cases, _ = FAMILIES[family]
 
     @settings(max_examples=int(os.environ.get("PEAK_FAMILY_EXAMPLES", "25")), deadline=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
     @given(case=cases, batch=st.integers(1, 3))
     def check_case(case: Any, batch: int) -> None:
         text = valid_spec_text(case, batch)

@@ -145,7 +145,7 @@ def test_every_kind_trains_as_torch_counts(family: str, tmp_path_factory: pytest
     cases, _ = FAMILIES[family]
 
     @settings(max_examples=int(os.environ.get("TRAIN_FAMILY_EXAMPLES", "25")), deadline=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
     @given(case=cases)
     def check(case: Any) -> None:
         text = valid_spec_text(case, BATCH)
