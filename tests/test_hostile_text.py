@@ -149,9 +149,13 @@ def test_json_safe_keeps_the_data(text: str) -> None:
 
 
 def test_json_safe_searches_for_exactly_the_characters_it_escapes() -> None:
-    # json_safe skips its translate when a search finds nothing: the search must see every one.
-    from convcalc.base.text import _JSON, _JSON_UNSAFE
+    # json_safe skips its translate when a scan finds nothing: the scan must see every one, and
+    # only those (a neighbour of each range passes through untouched).
+    from convcalc.base.text import _JSON
 
-    assert {c for c in range(0x110000) if _JSON_UNSAFE.match(chr(c))} == set(_JSON)
+    for c in _JSON:
+        assert json_safe(f"a{chr(c)}b") == f"a\\u{c:04x}b"
+    for c in (0x7E, 0xA0, 0x2027, 0x202F, 0x2065, 0x206A, 0xFEFE, 0xFF00, 0x1F600):
+        assert c not in _JSON and json_safe(f"a{chr(c)}b") == f"a{chr(c)}b"
     assert json_safe('{"a": "x"}') == '{"a": "x"}'
     assert json_safe('{"a": "\u2028\x7f\u202e"}') == '{"a": "\\u2028\\u007f\\u202e"}'

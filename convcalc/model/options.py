@@ -200,7 +200,8 @@ class Choice(Record):
 
 
 # YAML 1.1 reads ``1e-6`` (no dot) as text; a number option takes it as the number it means.
-_EXPONENT_NUMBER = re.compile(r"[-+]?(?:[0-9]{1,20}(?:\.[0-9]{0,20})?|\.[0-9]{1,20})[eE][-+]?[0-9]{1,3}").fullmatch
+# Patterns compiled on first use by re's cache, not at import (start-up).
+_EXPONENT_NUMBER = r"[-+]?(?:[0-9]{1,20}(?:\.[0-9]{0,20})?|\.[0-9]{1,20})[eE][-+]?[0-9]{1,3}"
 
 
 class Number(Record):
@@ -210,7 +211,7 @@ class Number(Record):
     maximum: float | None = None
 
     def parse(self, value: Any) -> float:
-        if isinstance(value, str) and _EXPONENT_NUMBER(value.strip()):
+        if isinstance(value, str) and re.fullmatch(_EXPONENT_NUMBER, value.strip()):
             value = float(value)
         if _is_number(value) and value >= self.minimum and (self.maximum is None or value < self.maximum):
             return float(value)
@@ -225,7 +226,7 @@ class Number(Record):
         if self.maximum is not None:
             out["exclusiveMaximum"] = self.maximum
         # YAML 1.1 reads 1e-6 as a string: the schema takes that spelling too (its range is checked by convcalc)
-        text = {"type": "string", "pattern": "^" + _EXPONENT_NUMBER.__self__.pattern + "$"}  # type: ignore[attr-defined]
+        text = {"type": "string", "pattern": "^" + _EXPONENT_NUMBER + "$"}
         return {"anyOf": [out, text]}
 
 
@@ -233,7 +234,7 @@ class Ref(Record):
     """The name (or dotted path) of an earlier layer, or ``input``: resolved when the network is walked."""
 
     def parse(self, value: Any) -> str:
-        if isinstance(value, str) and _REFERENCE(value):
+        if isinstance(value, str) and re.fullmatch(_REFERENCE, value):
             return value
         raise OptionError(f"must be {self.describe()}, got {_show(value)}")
 
@@ -241,10 +242,10 @@ class Ref(Record):
         return "the name of an earlier layer (or a path such as stage1.conv2), or input"
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "string", "pattern": "^" + _REFERENCE.__self__.pattern + "$"}  # type: ignore[attr-defined]
+        return {"type": "string", "pattern": "^" + _REFERENCE + "$"}
 
 
-_REFERENCE = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*(?:\.[A-Za-z0-9_][A-Za-z0-9_\-]*)*").fullmatch
+_REFERENCE = r"[A-Za-z_][A-Za-z0-9_\-]*(?:\.[A-Za-z0-9_][A-Za-z0-9_\-]*)*"
 
 
 class Norm(Record):

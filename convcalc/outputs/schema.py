@@ -57,8 +57,8 @@ ARG_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"  # spec.parse_blocks: a block argument
 _NUMBER = "0*[1-9][0-9]*"  # a positive whole number as text
 # spec.parse_shape strips blanks, then brackets ("[28, 28, 1]", "(28x28)"), then blanks again
 _BRACKETS = r"\s*[\[\]()]*\s*"
-SHAPE_PATTERN = rf"^{_BRACKETS}{_NUMBER}({_SHAPE_SPLIT.pattern}{_NUMBER}){{0,3}}{_BRACKETS}$"
-COUNT_PATTERN = "^" + _COUNT.pattern.removesuffix(r"\Z") + "$"  # (JSON Schema's regexes have no \Z)
+SHAPE_PATTERN = rf"^{_BRACKETS}{_NUMBER}({_SHAPE_SPLIT}{_NUMBER}){{0,3}}{_BRACKETS}$"
+COUNT_PATTERN = "^" + _COUNT.removesuffix(r"\Z") + "$"  # (JSON Schema's regexes have no \Z)
 KNOWN_WORDS = [*SPELLINGS, *CONSTRUCTS]
 
 

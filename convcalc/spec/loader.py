@@ -56,7 +56,9 @@ _FAST_INT = re.compile(r"-?(?:0|[1-9][0-9]{0,17})").fullmatch
 # Which long plain scalars could be YAML 1.1 numbers.  Resolving those with the resolver's
 # own regexes can take seconds on megabytes of `1:2:3...`; this one has no backtracking.
 _NUMBERISH = re.compile(r"[-+]?[0-9.][0-9a-fA-FxXob_:.eE+-]*").fullmatch
-_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # what YAML counts as a new line
+# What YAML counts as a new line.  Only error positions need it: a pattern compiled on first
+# use (re caches it), not at import, which every command pays for (start-up).
+_LINE_BREAK = "\r\n|[\r\n\x85\u2028\u2029]"
 
 
 class LMap(dict[Any, Any]):
@@ -116,7 +118,7 @@ def _mark(m: Any) -> Mark:
 
 def _mark_at(text: str, index: int) -> Mark:
     line, start = 1, 0
-    for m in _LINE_BREAK.finditer(text, 0, index):
+    for m in re.compile(_LINE_BREAK).finditer(text, 0, index):
         line, start = line + 1, m.end()
     return Mark(line, index - start + 1)
 

@@ -41,8 +41,9 @@ SUFFIXES = {
 }
 # At most 60 digits and separators, 30 decimals and two exponent digits: "1e999999999" would take
 # forever to expand into a whole number, and 5,000 digits are past what int() converts.
-_COUNT = re.compile(r"\s*([0-9][0-9_,]{0,59}(?:\.[0-9]{1,30})?(?:[eE][-+]?[0-9]{1,2})?)\s*([kKMGT]?|[KMGT]iB)\s*\Z")
-_SHAPE_SPLIT = re.compile(r"\s*[x×X*,]\s*")
+# Patterns compiled on first use by re's cache, not at import (start-up): few specs write counts as text.
+_COUNT = r"\s*([0-9][0-9_,]{0,59}(?:\.[0-9]{1,30})?(?:[eE][-+]?[0-9]{1,2})?)\s*([kKMGT]?|[KMGT]iB)\s*\Z"
+_SHAPE_SPLIT = r"\s*[x×X*,]\s*"
 
 
 class Expect(Record):
@@ -100,7 +101,7 @@ def parse_shape(value: Any, mark: Mark | None, what: str = "input") -> tuple[int
     elif isinstance(value, str):
         items = [
             int(p) if p.isascii() and p.isdigit() and len(p) <= 19 else p  # 19 digits: above is beyond the limit
-            for p in _SHAPE_SPLIT.split(value.strip().strip("[]()").strip())
+            for p in re.split(_SHAPE_SPLIT, value.strip().strip("[]()").strip())
         ]
         if any(isinstance(p, str) and p.isascii() and p.isdigit() for p in items):
             raise SpecError(f"{what} has a size larger than {LIMIT_TEXT}", mark)
@@ -126,7 +127,7 @@ def parse_count(value: Any, mark: Mark | None, what: str) -> Fraction:
     if isinstance(value, float) and 0 <= value < float("inf"):
         return Fraction(repr(value))
     if isinstance(value, str):
-        m = _COUNT.match(value)
+        m = re.match(_COUNT, value)
         if m:
             return Fraction(m.group(1).replace("_", "").replace(",", "")) * SUFFIXES[m.group(2)]
     raise SpecError(

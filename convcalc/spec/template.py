@@ -17,8 +17,9 @@ from ..base.text import suggest
 from ..model.options import LIMIT_TEXT, too_large
 from .loader import LList, LMap
 
-_REFERENCE = re.compile(r"\$(?:\{([^{}]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
-_TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(//|[-+*()]))")
+# Compiled on first use by re's cache, not at import: most specs have no `$` (start-up).
+_REFERENCE = r"\$(?:\{([^{}]*)\}|([A-Za-z_][A-Za-z0-9_]*))"
+_TOKEN = r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(//|[-+*()]))"
 MAX_EXPRESSION = 200  # characters: arithmetic on block arguments is short
 MAX_TEXT = 1000  # characters of a string built by interpolation ("stage${i}"): it cannot grow by doubling
 
@@ -31,7 +32,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     tokens, pos = [], 0
     text = text.rstrip()
     while pos < len(text):
-        m = _TOKEN.match(text, pos)
+        m = re.compile(_TOKEN).match(text, pos)
         if not m:
             bad = text[pos:].strip()[:10]
             raise ExpressionError(f"'{bad}' is not allowed: use whole numbers, arguments, + - * // and parentheses")
@@ -145,10 +146,10 @@ def _reference(m: re.Match[str], args: dict[str, Any], mark: Mark | None) -> Any
 def substitute_value(value: str, args: dict[str, Any], mark: Mark | None) -> Any:
     if "$" not in value:
         return value
-    whole = _REFERENCE.fullmatch(value.strip())
+    whole = re.fullmatch(_REFERENCE, value.strip())
     if whole:
         return _reference(whole, args, mark)
-    text = _REFERENCE.sub(lambda m: _text(_reference(m, args, mark), mark), value)
+    text = re.sub(_REFERENCE, lambda m: _text(_reference(m, args, mark), mark), value)
     if len(text) > MAX_TEXT:
         raise SpecError(f"a value built from block arguments is longer than {MAX_TEXT} characters (convcalc's limit)", mark)
     return text
@@ -182,7 +183,7 @@ def substitute(data: Any, args: dict[str, Any], mark: Mark | None = None) -> Any
 
 def has_reference(data: Any) -> bool:
     if isinstance(data, str):
-        return "$" in data and _REFERENCE.search(data) is not None
+        return "$" in data and re.search(_REFERENCE, data) is not None
     if isinstance(data, dict):
         return any(has_reference(v) for v in data.values())
     if isinstance(data, list):
