@@ -160,3 +160,23 @@ def test_padding_modes_peak_as_torch_runs_them(batch: int, tmp_path: Path) -> No
     from test_training import PADDING_MODES
 
     check(PADDING_MODES, tmp_path, batch)
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Found by the deconv family: at batch 1 torch's own kernel writes into a storage made like
+        # the input (3 values) and narrows it to the 1 output value.
+        '{"input": [1, 3, 1, 1], "layers": [{"deconv": {"out": 1, "kernel": [1, 3, 1], "padding": [0, 2, 0]}}]}',
+        # Either side of torch's threshold: channels × depth × height = 4·80·64 = 20,480 keeps its
+        # own kernel, 4·80·65 = 20,800 goes to oneDNN, which allocates the output alone.
+        '{"input": [80, 64, 3, 4], "layers": [{"deconv": {"out": 1, "kernel": 3, "padding": 2}}]}',
+        '{"input": [80, 65, 3, 4], "layers": [{"deconv": {"out": 1, "kernel": 3, "padding": 2}}]}',
+        # Groups over 1, or a kernel over 3 on both of its last two axes: oneDNN.
+        '{"input": [6, 6, 6, 2], "layers": [{"deconv": {"out": 2, "kernel": 3, "padding": 2, "groups": 2}}]}',
+        '{"input": [6, 6, 6, 1], "layers": [{"deconv": {"out": 1, "kernel": [3, 5, 5], "padding": [2, 3, 3]}}]}',
+    ],
+)
+def test_transposed_3d_conv_storage_follows_torchs_choice_of_kernel(text: str, batch: int, tmp_path: Path) -> None:
+    check(text, tmp_path, batch)

@@ -351,7 +351,7 @@ def module_plan(
     plan, shape = [], x
     for module, out_shape in zip(modules, module_shapes(modules, x, y)):
         trained = parameter_tensors(module) > 0
-        values = storage_values(module, shape, out_shape)
+        values = storage_values(module, shape, out_shape, batch)
         scattered = shape.tokens and not dense and batch > 1 and module[0] in ("Linear", "SelfAttention")
         plan.append((is_view(module), values, trained, saves(module, shape, out_shape), shape.numel if scattered else 0))
         dense = inference_ops(module, shape, out_shape, batch, dense)[1]

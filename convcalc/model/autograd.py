@@ -100,15 +100,21 @@ KEEPS_NOTHING = frozenset(
 )
 
 
-def storage_values(module: TorchModule, x: Shape, y: Shape) -> int:
+def storage_values(module: TorchModule, x: Shape, y: Shape, batch: int) -> int:
     """How many values the storage of ``module``'s output holds (one sample): its output's, but
-    torch's ConvTranspose3d with a 1×1×1 kernel, stride 1 and dilation 1 (a pointwise product,
-    whatever the padding) writes into a storage of at least its input's size."""
+    torch's ConvTranspose3d writes into a tensor made like its input and then resized (a storage
+    never shrinks) on its CPU kernel of its own: for a 1×1×1 kernel with stride and dilation 1
+    (a pointwise product, whatever the padding), and wherever torch does not choose oneDNN for
+    it, which is at batch 1 with groups 1, the kernel's last two sizes not both over 3, and at
+    most 20,480 input values over its channels, depth and height."""
     cls, args = module
-    if cls == "ConvTranspose3d" and all(
-        all(v == 1 for v in _per_axis(args.get(key, 1), 3)) for key in ("kernel_size", "stride", "dilation")
-    ):
-        return max(x.numel, y.numel)
+    if cls == "ConvTranspose3d":
+        kernel = _per_axis(args.get("kernel_size", 1), 3)
+        pointwise = all(all(v == 1 for v in _per_axis(args.get(key, 1), 3)) for key in ("kernel_size", "stride", "dilation"))
+        own_kernel = (batch == 1 and args.get("groups", 1) == 1 and not (kernel[1] > 3 and kernel[2] > 3)
+                      and x.channels * x.spatial[0] * x.spatial[1] <= 20480)
+        if pointwise or own_kernel:
+            return max(x.numel, y.numel)
     return y.numel
 
 
@@ -154,7 +160,7 @@ def inference_ops(module: TorchModule, x: Shape, y: Shape, batch: int, dense: bo
         if cls == "ChannelSlice" and x.tokens:  # (N, T, C') in rows of C: contiguous only if whole
             return [], dense and (y.channels == channels or batch * tokens == 1)
         return [], dense
-    out = storage_values(module, x, y)
+    out = storage_values(module, x, y, batch)
     if cls in ELEMENTWISE:
         return [Op((0,), out)], dense
     if cls == "Linear" and scattered:
