@@ -372,7 +372,7 @@ def compose(text: str | bytes) -> list[yaml.Node]:
 
 
 def check_cli(text: str | bytes) -> None:
-    """Run ``check``, ``show --format json`` and ``show`` on one document and check every invariant."""
+    """Run ``check``, ``show`` as JSON, table, DOT and Mermaid on one document and check every invariant."""
     check = invoke("check", "-", input=text)
     assert check.exception is None or isinstance(check.exception, SystemExit), streams(check)
     assert check.exit_code in (0, 1, 2), streams(check)
@@ -411,6 +411,12 @@ def check_cli(text: str | bytes) -> None:
     assert table.stderr == show.stderr, streams(table) + streams(show)
     if table.exit_code == 0:
         assert table.stdout.strip() and "\x1b[" not in table.stdout, streams(table)
+
+    # The diagrams too, and they write no control character whatever the spec's text.
+    for fmt in ("dot", "mermaid"):
+        drawn = invoke("show", "-", "--format", fmt, input=text)
+        assert drawn.exit_code == show.exit_code and drawn.stderr == show.stderr, streams(drawn) + streams(show)
+        assert not any(ord(c) < 32 and c != "\n" or c == "\x7f" for c in drawn.stdout), streams(drawn)
 
 
 # --- strategy 1: random YAML documents -------------------------------------------------------

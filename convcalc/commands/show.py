@@ -12,7 +12,7 @@ import click
 
 from ..base.errors import ExitCode, SpecError
 from ..base.text import visible
-from ..outputs.formats import Terminal, writer
+from ..outputs.formats import Terminal, choices, writer
 from .common import (
     SPEC_PATH,
     Invalid,
@@ -178,8 +178,8 @@ def run(
     "--depth",
     callback=lambda ctx, param, value: depth_value(value),
     metavar="N|all",
-    help="Table: fold blocks, repeats and branches nested N deep into one row with summed figures; "
-    "all: every row (a terminal's table taller than the screen is folded to fit otherwise).",
+    help="Table and diagrams: fold blocks, repeats and branches nested N deep into one row (or box) with summed "
+    "figures; all: every row (a terminal's table taller than the screen is folded to fit otherwise).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Table: every flag on a line of its own (a terminal groups alike flags).")
 @click.option("-q", "--quiet", is_flag=True, help="Table: only the totals, the warnings and failed expects.")
@@ -246,5 +246,7 @@ def show(
     if len(specs) == 1 and len(inputs) <= 1 and not sizes and not summary:
         input_ = inputs[0] if inputs else None
         sys.exit(run(specs[0], input_, batch, fmt, strict, depth, color, rf, memory, optimizer, width, rank, verbose, quiet))
+    if fmt not in choices("several"):  # a diagram is of one network
+        raise click.UsageError(f"-f {fmt} draws one network: give one SPEC, without --summary, --sizes or a second --input")
     term = terminal(color, width, depth)._replace(rf=rf, memory=memory, train=optimizer, verbose=verbose, quiet=quiet)
     sys.exit(run_many(specs, inputs, sizes, summary, batch, fmt, strict, rank, term))

@@ -72,6 +72,9 @@ FORMATS = _register(
         {"show": "report:write_markdown", "kinds": "kinds:kinds_markdown", "summary": "summary:write_markdown",
          "several": "summary:several_markdown", "explain": "explain:write_markdown"},
     ),
+    Format("dot", "a Graphviz diagram (dot -Tsvg), boxes folded by --depth", {"show": "graph:write_dot"}),
+    Format("mermaid", "a Mermaid flowchart for a README (GitHub draws it), folded by --depth",
+           {"show": "graph:write_mermaid"}),
     Format("table", "the per-layer table for a terminal",
            {"show": "report:write_table", "summary": "summary:write_table", "several": "summary:several_tables"}),
 )

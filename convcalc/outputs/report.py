@@ -15,6 +15,7 @@ from ..base.record import Record
 from ..base.text import json_safe, spans, visible
 from . import humanize as h
 from ..engine.evaluate import Flag, Group, Report, Row
+from ..engine.graph import tree
 from .formats import Terminal
 
 TYPE_CHECKING = False
@@ -439,21 +440,6 @@ def rf_text(field: RowField) -> str:
     from .receptive import cell  # start-up: only with --rf
 
     return cell(field)
-
-
-def tree(report: Report, depth: int | None) -> list[Row | Group]:
-    """Rows in order with each group's header before its first row; nothing nested ``depth`` deep or more."""
-    starts: dict[int, list[Group]] = {}
-    for g in report.groups:
-        lone_join = g.end - g.start == 1 and report.rows[g.start].inputs and report.rows[g.start].name == g.path
-        if g.end > g.start and not lone_join and (depth is None or g.depth < depth):
-            starts.setdefault(g.start, []).append(g)
-    entries: list[Row | Group] = []
-    for i, r in enumerate(report.rows):
-        entries += sorted(starts.get(i, ()), key=lambda g: g.depth)
-        if depth is None or r.depth < depth:
-            entries.append(r)
-    return entries
 
 
 TABLE_COLUMNS = (  # header, right-aligned
