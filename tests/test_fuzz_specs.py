@@ -55,6 +55,10 @@ COMMANDS: list[list[str]] = [
     ["solve", "-", "--train", "--max-memory", "1GiB"],
     ["annotate", "--check", "-"],
     ["export", "-", "--to", "torch"],
+    ["show", "-", "-f", "dot"],
+    ["show", "-", "-f", "mermaid", "--depth", "1"],
+    ["draw", "-"],
+    ["draw", "-", "--depth", "all", "--style", "flat", "--scale", "linear"],
 ]
 
 NUMBERS = st.sampled_from([0, -1, 1, 2**200, "9" * 5000, 1.5, -0.0, 1e308, float("nan"), None, [], {}, True, "conv", [3, 3, 3, 3, 3]])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ..base.record import Record
 from ..model.geometry import Shape
+from ..model.kinds import role_of
 from .evaluate import Group, Report, Row
 
 INPUT = "in"  # the input's box id; a row's box is "r<number>", a folded group's "g<index>"
@@ -29,6 +30,7 @@ class Box(Record):
     severity: str  # the worst unaccepted flag of its rows: "warning", "info" or ""
     rows: int  # table rows it stands for (0 for the input)
     is_output: bool = False  # one of the network's outputs
+    role: str = "shape"  # what it is drawn as: a kind's role (Kind.role), "join", "group" or "input"
 
 
 class Arrow(Record):
@@ -75,12 +77,31 @@ def tree(report: Report, depth: int | None) -> list[Row | Group]:
     return entries
 
 
+def box_counts(report: Report) -> list[int]:
+    """How many boxes :func:`network_graph` makes at each ``depth`` (index 0: no folding, every
+    row), without making them: one pass over the rows and groups, for a network of any size."""
+    lone = {g.start for g in report.groups
+            if g.end - g.start == 1 and report.rows[g.start].inputs and report.rows[g.start].name == g.path}
+    deepest = max([r.depth for r in report.rows] + [g.depth + 1 for g in report.groups], default=0) + 1
+    rows_at, groups_at = [0] * (deepest + 1), [0] * (deepest + 1)
+    for i, r in enumerate(report.rows):
+        rows_at[r.depth - (i in lone)] += 1
+    for g in report.groups:
+        if g.end > g.start and not (g.end - g.start == 1 and g.start in lone):
+            groups_at[g.depth] += 1
+    counts, shown = [1 + len(report.rows)], 1
+    for depth in range(1, deepest + 1):
+        shown += rows_at[depth - 1]  # rows less deep than depth are boxes; groups depth − 1 deep fold
+        counts.append(shown + groups_at[depth - 1])
+    return counts
+
+
 def network_graph(report: Report, depth: int | None = None) -> Graph:
     """The boxes and arrows of ``report`` with groups nested ``depth`` deep folded, as the table folds them."""
     index = {id(g): k for k, g in enumerate(report.groups)}
     number = {id(r): n for n, r in enumerate(report.rows, 1)}
     outputs = {o.row for o in report.outputs}
-    boxes = [Box(INPUT, "input", "input", "", report.input, None, 0, 0, "", 0, 0 in outputs)]
+    boxes = [Box(INPUT, "input", "input", "", report.input, None, 0, 0, "", 0, 0 in outputs, "input")]
     clusters: list[Cluster] = []
     box_of = [INPUT] * (len(report.rows) + 1)  # row number → the box that shows it
     open_: list[tuple[Group, str]] = []  # the open groups around the current entry, outermost first
@@ -93,12 +114,13 @@ def network_graph(report: Report, depth: int | None = None) -> Graph:
             n = number[id(entry)]
             box_of[n] = f"r{n}"
             boxes.append(Box(f"r{n}", entry.name, entry.kind, entry.summary, entry.output, parent,
-                             entry.params, entry.macs, _worst([entry]), 1, n in outputs))
+                             entry.params, entry.macs, _worst([entry]), 1, n in outputs,
+                             "join" if entry.inputs else role_of(entry.kind)))
         elif depth is not None and entry.depth == depth - 1:  # folded: one box for all its rows
             g, rows = entry, report.rows[entry.start : entry.end]
             box = Box(f"g{index[id(g)]}", g.path, g.kind, f"{len(rows)} row{'s' if len(rows) != 1 else ''}",
                       g.output, parent, sum(r.params for r in rows), sum(r.macs for r in rows), _worst(list(rows)),
-                      len(rows), any(g.start < n <= g.end for n in outputs))
+                      len(rows), any(g.start < n <= g.end for n in outputs), "group")
             box_of[g.start + 1 : g.end + 1] = [box.id] * len(rows)
             boxes.append(box)
         else:

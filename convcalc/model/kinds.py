@@ -246,6 +246,9 @@ class Kind:
     # The option that a `like: NAME` reference fills with that tensor's spatial sizes when the
     # network is walked (upsample's size, adaptive_pool's out_size); None: the kind has no `like`.
     like_option: ClassVar[str | None] = None
+    # What a diagram draws it as (its colour in `convcalc draw`): conv, pool, resample, dense,
+    # norm, pointwise (activations, dropout), attention, or shape (reshapes, slices, pads, tokens).
+    role: ClassVar[str] = "shape"
 
     def apply(self, o: Opts, x: Shape) -> Outcome:
         return Outcome(x)
@@ -307,6 +310,12 @@ def untokens_hint(x: Shape) -> str:
 
 KINDS: dict[str, Kind] = {}
 SPELLINGS: dict[str, tuple[Kind, Opts]] = {}  # every accepted kind name -> (kind, options it fixes)
+
+
+def role_of(kind: str) -> str:
+    """How a diagram draws a row of kind ``kind`` (:attr:`Kind.role`)."""
+    found = KINDS.get(kind)
+    return found.role if found is not None else "shape"
 
 
 def register(cls: type[Kind]) -> type[Kind]:
@@ -537,6 +546,7 @@ def with_post(o: Opts, core: tuple[Outcome, list[TorchModule]]) -> tuple[Outcome
 
 class ConvLike(Kind):
     """Kinds built from :func:`conv_core` share apply/torch through ``build``."""
+    role = "conv"
 
     input = "spatial"
 
@@ -788,6 +798,7 @@ class SpatialSeparable(ConvLike):
 
 @register
 class Pool(Kind):
+    role = "pool"
     name = "pool"
     aliases: ClassVar[dict[str, Opts]] = {"maxpool": {"mode": "max"}, "avgpool": {"mode": "avg"}}
     input = "spatial"
@@ -873,6 +884,7 @@ class Pool(Kind):
 
 @register
 class GlobalPool(Kind):
+    role = "pool"
     name = "global_pool"
 
     def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
@@ -895,6 +907,7 @@ class GlobalPool(Kind):
 
 @register
 class AdaptivePool(Kind):
+    role = "pool"
     name = "adaptive_pool"
 
     def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
@@ -940,6 +953,7 @@ UPSAMPLE_MODES = {
 
 @register
 class Upsample(Kind):
+    role = "resample"
     name = "upsample"
 
     def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
@@ -997,6 +1011,7 @@ class Upsample(Kind):
 
 @register
 class Dense(Kind):
+    role = "dense"
     name = "dense"
     params_doc = "in·out + out if bias"
     fixes_input = True
@@ -1045,6 +1060,7 @@ class Flatten(Kind):
 
 @register
 class BatchNorm(Kind):
+    role = "norm"
     name = "batchnorm"
     params_doc = "2C, plus 2C buffers"
     aliases: ClassVar[dict[str, Opts]] = {"bn": {}}
@@ -1068,6 +1084,7 @@ AFFINE = Option("affine", Bool(), True, "learnable per-channel scale and shift",
 
 @register
 class LayerNorm(Kind):
+    role = "norm"
     name = "layernorm"
     params_doc = "2C (C without bias; 0 without affine)"
     aliases: ClassVar[dict[str, Opts]] = {"layer_norm": {}, "ln": {}}
@@ -1093,6 +1110,7 @@ class LayerNorm(Kind):
 
 @register
 class GroupNorm(Kind):
+    role = "norm"
     name = "groupnorm"
     params_doc = "2C (0 without affine)"
     aliases: ClassVar[dict[str, Opts]] = {"group_norm": {}, "gn": {}}
@@ -1119,6 +1137,7 @@ class GroupNorm(Kind):
 
 @register
 class InstanceNorm(Kind):
+    role = "norm"
     name = "instancenorm"
     params_doc = "2C with affine; 2C buffers with track_running_stats"
     aliases: ClassVar[dict[str, Opts]] = {"instance_norm": {}}
@@ -1153,6 +1172,7 @@ class InstanceNorm(Kind):
 
 @register
 class LayerScaleKind(Kind):
+    role = "norm"
     name = "layer_scale"
     params_doc = "C"
     aliases: ClassVar[dict[str, Opts]] = {"layerscale": {}}
@@ -1223,6 +1243,7 @@ def act_module(name: str, x: Shape) -> TorchModule:
 
 class Activation(Kind):
     """An element-wise activation: shape unchanged, no params, no MACs."""
+    role = "pointwise"
 
     on_tokens = True
 
@@ -1251,6 +1272,7 @@ for _name in ACTIVATIONS:
 
 @register
 class Dropout(Kind):
+    role = "pointwise"
     name = "dropout"
     on_tokens = True
     module: ClassVar[str] = "Dropout"  # the torch class, whose one argument is p
@@ -1330,6 +1352,7 @@ class Crop(Kind):
 
 @register
 class PixelShuffle(Kind):
+    role = "resample"
     name = "pixel_shuffle"
 
     def axis_ops(self, o: Opts, rank: int) -> tuple[tuple[AxisOp, ...], ...]:
@@ -1444,6 +1467,7 @@ class PositionEmbedding(Kind):
 
 @register
 class Attention(Kind):
+    role = "attention"
     name = "attention"
     params_doc = "4C² + 4C (4C² without bias)"
     aliases: ClassVar[dict[str, Opts]] = {"self_attention": {}}
@@ -1475,6 +1499,7 @@ class Attention(Kind):
 
 @register
 class Mlp(Kind):
+    role = "dense"
     name = "mlp"
     params_doc = "C·H + H·out, plus H + out if bias"
     input = "flat"
@@ -1526,6 +1551,7 @@ class Mlp(Kind):
 
 @register
 class TokenPool(Kind):
+    role = "pool"
     name = "token_pool"
     input = "tokens"
     fixed_output = True  # C, however many tokens

@@ -4,7 +4,8 @@ A format is a name, a line of help, and its writer for each command that offers 
 of :mod:`convcalc.outputs` named ``module:function``, imported only when that format is asked
 for, so that ``-f json`` never loads rich).  A command's ``--format`` choices are the formats
 that have a writer for it, in this file's order; adding a format, or a format to a command,
-touches this file and the writer alone.  Every writer returns text and prints nothing.
+touches this file and the writer alone.  Every writer prints nothing and returns text, but
+PNG's and PDF's, which return bytes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,14 @@ class Format(Record):
     writers: Mapping[str, str]  # command → "module:function" in convcalc.outputs
 
 
+class DrawStyle(Record):
+    """How ``convcalc draw`` draws: the boxes' scale, 3-D or flat boxes, and the colours."""
+
+    scale: str = "log"  # log, sqrt or linear
+    three_d: bool = True
+    theme: str = "light"  # light or dark
+
+
 class Terminal(Record):
     """Where and how the output is shown: decided by the CLI from the real stream, faked by tests."""
 
@@ -37,6 +46,7 @@ class Terminal(Record):
     fold: bool = False  # fold a table taller than height to the deepest depth that fits
     verbose: bool = False  # -v: every flag on its own line (else repeated flags are grouped)
     quiet: bool = False  # -q: only the totals, the warnings and failed expects
+    drawing: DrawStyle = DrawStyle()  # convcalc draw's options
 
 
 def _register(*formats: Format) -> dict[str, Format]:
@@ -75,6 +85,9 @@ FORMATS = _register(
     Format("dot", "a Graphviz diagram (dot -Tsvg), boxes folded by --depth", {"show": "graph:write_dot"}),
     Format("mermaid", "a Mermaid flowchart for a README (GitHub draws it), folded by --depth",
            {"show": "graph:write_mermaid"}),
+    Format("svg", "a picture of the network (the draw extra)", {"draw": "svg:write_svg"}),
+    Format("png", "the picture as PNG, twice the SVG's size (the draw and cairo extras)", {"draw": "svg:write_png"}),
+    Format("pdf", "the picture as PDF (the draw and cairo extras)", {"draw": "svg:write_pdf"}),
     Format("table", "the per-layer table for a terminal",
            {"show": "report:write_table", "summary": "summary:write_table", "several": "summary:several_tables"}),
 )

@@ -25,10 +25,19 @@ from .formats import Terminal
 SEVERITY_COLOURS = {"warning": "#b8860b", "info": "#2a9d8f"}
 
 
-def _lines(box: Box) -> list[str]:
+def box_lines(box: Box) -> tuple[str, ...]:
+    """A box's label, in every picture: its last name, its kind and settings (a folded group's
+    row count), its output shape.  A join's settings list every input's shape: its arrows show those."""
+    if box.id == "in":
+        return ("input", str(box.output))
     short = box.name.rpartition(".")[2]
-    kind = f"{box.kind}, {box.summary}" if box.id.startswith("g") else f"{box.kind} {box.summary}".strip()
-    return [short, kind, str(box.output)] if box.id != "in" else ["input", str(box.output)]
+    if box.role == "join":
+        kind = box.kind
+    elif box.role == "group":
+        kind = f"{box.kind}, {box.summary}"
+    else:
+        kind = f"{box.kind} {box.summary}".strip()
+    return (short, kind, str(box.output))
 
 
 def _cluster_title(c: Cluster) -> str:
@@ -71,7 +80,7 @@ def write_dot(report: Report, term: Terminal) -> str:
     members, children = _nesting(graph)
 
     def node(b: Box, indent: str) -> str:
-        label = "\\n".join(_dot_text(line) for line in _lines(b))  # DOT's own line break
+        label = "\\n".join(_dot_text(line) for line in box_lines(b))  # DOT's own line break
         attrs = [f'label="{label}"']
         if b.id == "in":
             attrs.append("shape=oval")
@@ -118,7 +127,7 @@ def write_mermaid(report: Report, term: Terminal) -> str:
     members, children = _nesting(graph)
 
     def node(b: Box) -> str:
-        label = "<br>".join(_mermaid_text(line) for line in _lines(b))
+        label = "<br>".join(_mermaid_text(line) for line in box_lines(b))
         return f'{b.id}(["{label}"])' if b.id == "in" else f'{b.id}["{label}"]'
 
     def cluster(cid: str | None, indent: str) -> None:
