@@ -46,6 +46,19 @@ def mermaid_js() -> Path:
     return Path(str(found))
 
 
+def dump(page: Path, *flags: str, budget_ms: int = 20000) -> tuple[str, str]:
+    """Open the file ``page`` in headless Chromium: the DOM once its scripts have run, and what
+    Chromium logged (with ``--enable-logging=stderr``, each console message is a CONSOLE line)."""
+    browser = chromium()
+    with tempfile.TemporaryDirectory() as tmp:
+        done = subprocess.run(
+            [browser, *FLAGS, *flags, f"--user-data-dir={tmp}/profile", f"--virtual-time-budget={budget_ms}",
+             "--enable-logging=stderr", "--v=0", "--dump-dom", page.as_uri()],
+            capture_output=True, timeout=120, check=False,
+        )
+    return done.stdout.decode("utf-8", errors="replace"), done.stderr.decode("utf-8", errors="replace")
+
+
 def run_page(body: str, scripts: tuple[Path, ...] = (), budget_ms: int = 20000) -> str:
     """Open a page of ``body`` after ``scripts`` (local files) in headless Chromium; the text of
     its ``<pre id="verdict">`` once its scripts have run."""

@@ -413,7 +413,7 @@ def check_cli(text: str | bytes) -> None:
         assert table.stdout.strip() and "\x1b[" not in table.stdout, streams(table)
 
     # The diagrams too, and they write no control character whatever the spec's text.
-    for fmt in ("dot", "mermaid"):
+    for fmt in ("dot", "mermaid", "html"):
         drawn = invoke("show", "-", "--format", fmt, input=text)
         assert drawn.exit_code == show.exit_code and drawn.stderr == show.stderr, streams(drawn) + streams(show)
         assert not any(ord(c) < 32 and c != "\n" or c == "\x7f" for c in drawn.stdout), streams(drawn)

@@ -56,6 +56,7 @@ COMMANDS: list[list[str]] = [
     ["annotate", "--check", "-"],
     ["export", "-", "--to", "torch"],
     ["show", "-", "-f", "dot"],
+    ["show", "-", "-f", "html"],
     ["show", "-", "-f", "mermaid", "--depth", "1"],
     ["draw", "-"],
     ["draw", "-", "--depth", "all", "--style", "flat", "--scale", "linear"],

@@ -14,14 +14,12 @@ import click
 
 from ..base.errors import ExitCode
 from ..base.text import visible
-from ..outputs.formats import DrawStyle, Terminal, choices, writer
+from ..outputs.formats import MOST_BOXES, SCALES, DrawStyle, Terminal, choices, writer
 from .common import SPEC_PATH, about, checked_input, input_option, load, rank_option, returns_exit_code
 from .files import write_atomically
 from .show import depth_value
 
-SCALES = ("log", "sqrt", "linear")
 MAX_BOXES = 40  # without --depth, groups are folded until the picture has at most this many boxes
-MAX_PICTURE = 2000  # the most boxes drawn (about a second and 60 MiB); more is refused, with a --depth that fits
 
 
 def fail(message: str) -> int:
@@ -61,10 +59,10 @@ def run(
         fits = [d for d in range(len(counts) - 1, 0, -1) if counts[d] <= MAX_BOXES]
         depth = 0 if counts[0] <= MAX_BOXES else (fits[0] if fits else 1)
     boxes = counts[depth] if depth < len(counts) else counts[0]
-    if boxes > MAX_PICTURE:
-        folds = [d for d in range(len(counts) - 1, 0, -1) if counts[d] <= MAX_PICTURE]
+    if boxes > MOST_BOXES:
+        folds = [d for d in range(len(counts) - 1, 0, -1) if counts[d] <= MOST_BOXES]
         hint = f": fold it with --depth {folds[0]} ({counts[folds[0]]:,} boxes)" if folds else ""
-        return fail(f"the picture would have {boxes:,} boxes, more than the {MAX_PICTURE:,} convcalc draws{hint}")
+        return fail(f"the picture would have {boxes:,} boxes, more than the {MOST_BOXES:,} convcalc draws{hint}")
     term = Terminal(depth=depth or None, drawing=DrawStyle(scale, style == "3d", theme))
     try:
         data = writer(fmt, "draw")(report, term)

@@ -135,6 +135,8 @@ def run(
     if hint:  # a note, not a flag: exit codes do not change
         click.echo(f"{visible(path)}: {hint}", err=True)
     term = terminal(color, width, depth)._replace(rf=rf, memory=memory, train=train, verbose=verbose, quiet=quiet)
+    if fmt == "html":  # the page shows the spec itself, each line linked to its rows
+        term = term._replace(source=text.decode("utf-8", errors="replace").removeprefix("\ufeff"))
     with about(path):
         try:
             report = evaluate(loaded, input=input, batch=batch)

@@ -23,6 +23,10 @@ class Format(Record):
     writers: Mapping[str, str]  # command → "module:function" in convcalc.outputs
 
 
+SCALES = ("log", "sqrt", "linear")  # how a picture's boxes follow H, W and C
+MOST_BOXES = 2000  # the most boxes a picture draws (about a second and 60 MiB); more is refused
+
+
 class DrawStyle(Record):
     """How ``convcalc draw`` draws: the boxes' scale, 3-D or flat boxes, and the colours."""
 
@@ -47,6 +51,7 @@ class Terminal(Record):
     verbose: bool = False  # -v: every flag on its own line (else repeated flags are grouped)
     quiet: bool = False  # -q: only the totals, the warnings and failed expects
     drawing: DrawStyle = DrawStyle()  # convcalc draw's options
+    source: str | None = None  # the spec's text, which -f html shows with its lines linked to the rows
 
 
 def _register(*formats: Format) -> dict[str, Format]:
@@ -85,6 +90,8 @@ FORMATS = _register(
     Format("dot", "a Graphviz diagram (dot -Tsvg), boxes folded by --depth", {"show": "graph:write_dot"}),
     Format("mermaid", "a Mermaid flowchart for a README (GitHub draws it), folded by --depth",
            {"show": "graph:write_mermaid"}),
+    Format("html", "one self-contained page: the picture, a foldable table, the flags, the spec",
+           {"show": "html:write_html"}),
     Format("svg", "a picture of the network (the draw extra)", {"draw": "svg:write_svg"}),
     Format("png", "the picture as PNG, twice the SVG's size (the draw and cairo extras)", {"draw": "svg:write_png"}),
     Format("pdf", "the picture as PDF (the draw and cairo extras)", {"draw": "svg:write_pdf"}),

@@ -28,7 +28,6 @@ from ..engine.graph import Arrow, Box, Graph
 from .fontmetrics import text_width
 from .graph import box_lines
 
-SCALES = ("log", "sqrt", "linear")
 FONT = 11.0  # label size, px
 LINE = 14.0  # label line pitch
 TITLE_FONT = 12.0

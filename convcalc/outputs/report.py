@@ -216,7 +216,8 @@ TRAIN_COLUMNS = ("backward_macs", "backward_flops", "saved_bytes")  # with --tra
 RF_COLUMNS = ("rf_min", "rf_max", "jump", "start")  # with --rf: one value per axis, joined by x like shapes
 
 
-def _worst(flags: tuple[Flag, ...]) -> str:
+def worst_flag(flags: tuple[Flag, ...]) -> str:
+    """The flag column's word: warning, info, accepted, or nothing."""
     unaccepted = [f for f in flags if not f.accepted]
     if any(f.severity == "warning" for f in unaccepted):
         return "warning"
@@ -236,7 +237,7 @@ def _cells(r: Row) -> list[Any]:
         r.buffers,
         r.macs,
         r.flops,
-        _worst(r.flags),
+        worst_flag(r.flags),
     ]
 
 

@@ -58,7 +58,7 @@ _FAST_INT = re.compile(r"-?(?:0|[1-9][0-9]{0,17})").fullmatch
 _NUMBERISH = re.compile(r"[-+]?[0-9.][0-9a-fA-FxXob_:.eE+-]*").fullmatch
 # What YAML counts as a new line.  Only error positions need it: a pattern compiled on first
 # use (re caches it), not at import, which every command pays for (start-up).
-_LINE_BREAK = "\r\n|[\r\n\x85\u2028\u2029]"
+LINE_BREAK = "\r\n|[\r\n\x85\u2028\u2029]"
 
 
 class LMap(dict[Any, Any]):
@@ -118,7 +118,7 @@ def _mark(m: Any) -> Mark:
 
 def _mark_at(text: str, index: int) -> Mark:
     line, start = 1, 0
-    for m in re.compile(_LINE_BREAK).finditer(text, 0, index):
+    for m in re.compile(LINE_BREAK).finditer(text, 0, index):
         line, start = line + 1, m.end()
     return Mark(line, index - start + 1)
 
