@@ -95,7 +95,9 @@ class Layout(Record):
 
 
 def _scaler(kind: str, largest: int, low: float, high: float) -> Callable[[int], float]:
-    f: Callable[[float], float] = {"log": math.log, "sqrt": math.sqrt, "linear": float}[kind]
+    def f(v: float) -> float:
+        return math.log(v) if kind == "log" else math.sqrt(v) if kind == "sqrt" else float(v)
+
     span = f(largest) - f(1)
 
     def scale(v: int) -> float:
