@@ -54,7 +54,7 @@ def _looks_like_text(source: str) -> bool:
     return "\n" in source or "\r" in source or ": " in source or source.rstrip().endswith(":")
 
 
-def load_path(path: str | os.PathLike[str]) -> Spec:
+def load_path(path: str | os.PathLike[str], *, set: Mapping[str, Any] | None = None) -> Spec:
     """Read and validate the spec file at ``path``.
 
     Raises :class:`SpecError` when the file cannot be read (its ``__cause__`` is the
@@ -63,13 +63,13 @@ def load_path(path: str | os.PathLike[str]) -> Spec:
     from .base.errors import SpecError  # start-up: loaded on first call (module docstring)
 
     try:
-        return load_text(_read(path))
+        return load_text(_read(path), set=set)
     except SpecError as err:
         err.path = os.fspath(path) if not isinstance(path, bytes) else str(path)
         raise
 
 
-def load_text(text: str | bytes) -> Spec:
+def load_text(text: str | bytes, *, set: Mapping[str, Any] | None = None) -> Spec:
     """Validate a spec given as YAML text (``bytes`` are decoded as UTF-8).
 
     >>> load_text("input: 28x28x1\\nlayers: [flatten, {dense: {out: 10}}]").input
@@ -77,10 +77,10 @@ def load_text(text: str | bytes) -> Spec:
     """
     from .spec.parser import load_spec  # start-up: loaded on first call (module docstring)
 
-    return load_spec(text)
+    return load_spec(text, set)
 
 
-def load_dict(data: Mapping[str, Any]) -> Spec:
+def load_dict(data: Mapping[str, Any], *, set: Mapping[str, Any] | None = None) -> Spec:
     """Validate a spec given as Python data, as ``yaml.safe_load`` would return it.
 
     Mappings and lists (tuples too) may nest; scalars are ``str``, ``int``, ``float``, ``bool``
@@ -94,7 +94,7 @@ def load_dict(data: Mapping[str, Any]) -> Spec:
     from .spec.parser import parse_spec
 
     try:
-        return parse_spec(_located(data, 0))
+        return parse_spec(_located(data, 0), settings=set)
     except SpecError as err:
         raise _unlocated(err) from None
 
@@ -133,8 +133,9 @@ def _unlocated(err: Exception) -> Exception:
     return err
 
 
-def load(source: Source) -> Spec:
-    """Load a spec from a path, YAML text or Python data, whichever ``source`` is.
+def load(source: Source, *, set: Mapping[str, Any] | None = None) -> Spec:
+    """Load a spec from a path, YAML text or Python data, whichever ``source`` is; ``set`` gives
+    values to the spec's own ``args:`` (``set={"width": 0.75}``, as ``--set width=0.75`` does).
 
     - an ``os.PathLike`` (``pathlib.Path``) is a file;
     - a mapping is the spec's data (:func:`load_dict`);
@@ -145,13 +146,13 @@ def load(source: Source) -> Spec:
     from collections.abc import Mapping  # start-up: loaded on first call (module docstring)
 
     if isinstance(source, os.PathLike):
-        return load_path(source)
+        return load_path(source, set=set)
     if isinstance(source, Mapping):
-        return load_dict(source)
+        return load_dict(source, set=set)
     if isinstance(source, bytes):
-        return load_text(source)
+        return load_text(source, set=set)
     if isinstance(source, str):
-        return load_text(source) if _looks_like_text(source) else load_path(source)
+        return load_text(source, set=set) if _looks_like_text(source) else load_path(source, set=set)
     raise TypeError(f"convcalc.load() takes a path, YAML text or a mapping, not {type(source).__name__}")
 
 

@@ -9,10 +9,10 @@ import click
 
 from ..base.errors import ExitCode
 from ..outputs.formats import writer
-from .common import SPEC_PATH, Invalid, format_option, read
+from .common import SPEC_PATH, Invalid, format_option, read, set_option
 
 
-def run(specs: Sequence[str], fmt: str = "text", strict: bool = False) -> int:
+def run(specs: Sequence[str], fmt: str = "text", strict: bool = False, settings: dict[str, str] | None = None) -> int:
     """Every file's findings (an unreadable file is one error finding), then the exit code."""
     from ..engine.check import FileResult, Finding, check_text, exit_code  # start-up: not for --help
 
@@ -24,7 +24,7 @@ def run(specs: Sequence[str], fmt: str = "text", strict: bool = False) -> int:
             finding = Finding(err.path, None, None, "error", err.error.message)
             results.append(FileResult(err.path, ExitCode.INVALID, (finding,)))
             continue
-        results.append(check_text(text, path, strict=strict))
+        results.append(check_text(text, path, strict=strict, settings=settings))
     click.echo(writer(fmt, "check")(results), nl=False)
     return int(exit_code(results))
 
@@ -33,11 +33,12 @@ def run(specs: Sequence[str], fmt: str = "text", strict: bool = False) -> int:
 @click.argument("specs", nargs=-1, required=True, metavar="SPEC...", type=SPEC_PATH)
 @format_option("check", "text", "text (path:line:col: severity: message), json, or github (workflow annotations).")
 @click.option("--strict", is_flag=True, help="Also fail on info flags (every non-integer size).")
-def check(specs: tuple[str, ...], fmt: str, strict: bool) -> None:
+@set_option()
+def check(specs: tuple[str, ...], fmt: str, strict: bool, settings: dict[str, str]) -> None:
     """Check spec files for CI: validate, evaluate, verify every expect.
 
     Prints one finding per line and a summary, all on standard output.  Exit 0 when every file
     is clean, 1 when a file has an unaccepted warning flag (any flag with --strict) or a failed
     expect, 2 when a file is invalid.
     """
-    sys.exit(run(specs, fmt, strict))
+    sys.exit(run(specs, fmt, strict, settings))

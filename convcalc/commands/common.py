@@ -10,13 +10,14 @@ printed.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import click
 
 from ..base.errors import SpecError
+from ..base.text import visible
 from ..outputs.formats import choices
 from .files import STDIN, read_source
 
@@ -56,13 +57,33 @@ def read(arg: str) -> tuple[str, bytes]:
         return read_source(arg)
 
 
-def load(arg: str) -> tuple[str, Spec]:
-    """The spec's display name and validated spec, or :class:`Invalid`."""
+def load(arg: str, settings: Mapping[str, str] | None = None) -> tuple[str, Spec]:
+    """The spec's display name and validated spec (its ``args:`` set by ``settings``), or :class:`Invalid`."""
     from ..spec.parser import load_spec  # start-up: --help and --version never parse a spec
 
     path, data = read(arg)
     with about(path):
-        return path, load_spec(data)
+        return path, load_spec(data, settings)
+
+
+def set_option() -> Callable[[F], F]:
+    """``--set NAME=VALUE``, repeatable: the spec's own ``args:`` (a width, a resolution)."""
+    return click.option(
+        "--set", "settings", metavar="NAME=VALUE", multiple=True, callback=lambda ctx, param, values: _settings(values),
+        help="Set one of the spec's args (its top-level `args:`): --set width=0.75 --set resolution=192.",
+    )
+
+
+def _settings(values: tuple[str, ...]) -> dict[str, str]:
+    settings: dict[str, str] = {}
+    for given in values:
+        name, sep, value = given.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{visible(given)!r} is not NAME=VALUE, such as width=0.75", param_hint="'--set'")
+        if name.strip() in settings:
+            raise click.BadParameter(f"{visible(name.strip())} is set twice", param_hint="'--set'")
+        settings[name.strip()] = value
+    return settings
 
 
 def returns_exit_code(run: F) -> F:

@@ -15,7 +15,7 @@ import click
 from ..base.errors import ExitCode
 from ..base.text import visible
 from ..outputs.formats import MOST_BOXES, SCALES, DrawStyle, Terminal, choices, writer
-from .common import SPEC_PATH, about, checked_input, input_option, load, rank_option, returns_exit_code
+from .common import SPEC_PATH, about, checked_input, input_option, load, rank_option, returns_exit_code, set_option
 from .files import write_atomically
 from .show import depth_value
 
@@ -38,6 +38,7 @@ def run(
     theme: str = "light",
     input: str | None = None,
     rank: int | None = None,
+    settings: dict[str, str] | None = None,
 ) -> int:
     if fmt is None:  # from the file's name, else SVG
         suffix = os.path.splitext(output or "")[1].lower().lstrip(".")
@@ -50,7 +51,7 @@ def run(
     from ..engine.graph import box_counts
     from ..outputs.svg import ConverterMissing
 
-    path, loaded = load(spec)
+    path, loaded = load(spec, settings)
     checked_input(loaded, input, rank)
     with about(path):
         report = evaluate(loaded, input=input)
@@ -99,9 +100,10 @@ def run(
 @click.option("--theme", type=click.Choice(("light", "dark")), default="light", show_default=True)
 @input_option("Draw for this input instead of the spec's.")
 @rank_option()
+@set_option()
 def draw(spec: str, output: str | None, fmt: str | None, depth: int | None, scale: str, style: str, theme: str,
-         input_: str | None, rank: int | None) -> None:
+         input_: str | None, rank: int | None, settings: dict[str, str]) -> None:
     """Draw SPEC: one box per layer (or folded block) scaled to its H×W×C and labelled with its
     exact shape, branches as parallel lanes, skips as arrows that cross no box, flagged layers
     outlined, the totals in the caption."""
-    sys.exit(run(spec, output, fmt, depth, scale, style, theme, input_, rank))
+    sys.exit(run(spec, output, fmt, depth, scale, style, theme, input_, rank, settings))

@@ -12,17 +12,17 @@ import click
 
 from ..base.errors import ExitCode
 from ..base.text import visible
-from .common import SPEC_PATH, about, load, returns_exit_code
+from .common import SPEC_PATH, about, load, returns_exit_code, set_option
 from .files import write_atomically
 
 TARGETS = ("torch",)
 
 
 @returns_exit_code
-def run(spec: str, target: str, output: str | None) -> int:
+def run(spec: str, target: str, output: str | None, settings: dict[str, str] | None = None) -> int:
     from ..engine.export import export_torch  # start-up: only this command exports
 
-    path, loaded = load(spec)
+    path, loaded = load(spec, settings)
     with about(path):
         code = export_torch(loaded, source=path)
     if output is None or output == "-":
@@ -42,9 +42,10 @@ def run(spec: str, target: str, output: str | None) -> int:
 @click.argument("spec", metavar="SPEC", type=SPEC_PATH)
 @click.option("--to", "target", type=click.Choice(TARGETS), required=True, help="The framework: torch (PyTorch).")
 @click.option("-o", "--output", metavar="FILE", help="Write the code to FILE, atomically (default: standard output).")
-def export(spec: str, target: str, output: str | None) -> None:
+@set_option()
+def export(spec: str, target: str, output: str | None, settings: dict[str, str]) -> None:
     """Write SPEC as a self-contained PyTorch module (a Python file that imports only torch).
 
     Every layer's output shape is a comment; an invalid spec is one error line and exit 2.
     """
-    sys.exit(run(spec, target, output))
+    sys.exit(run(spec, target, output, settings))

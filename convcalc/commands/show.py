@@ -24,6 +24,7 @@ from .common import (
     rank_option,
     read,
     returns_exit_code,
+    set_option,
 )
 
 
@@ -75,6 +76,7 @@ def run_many(
     strict: bool,
     rank: int | None,
     term: Terminal,
+    settings: dict[str, str] | None = None,
 ) -> int:
     """Several specs, or one spec at several inputs: each table (or document), or with a summary
     (asked, or implied by several inputs) one row per spec and input.  An invalid spec is its
@@ -84,7 +86,7 @@ def run_many(
     worst, entries = ExitCode.OK, []
     for arg in specs:
         try:
-            path, loaded = load(arg)
+            path, loaded = load(arg, settings)
             variants: list[str | tuple[int, ...] | None] = [*inputs] or [None]
             if sizes:
                 dims = loaded.input or ()
@@ -123,13 +125,14 @@ def run(
     rank: int | None = None,
     verbose: bool = False,
     quiet: bool = False,
+    settings: dict[str, str] | None = None,
 ) -> int:
     from ..engine.evaluate import Report, channels_first_hint, evaluate  # start-up: --help and --version never evaluate
     from ..spec.parser import load_spec
 
     path, text = read(spec)
     with about(path):
-        loaded = load_spec(text)
+        loaded = load_spec(text, settings)
     checked_input(loaded, input, rank)
     hint = channels_first_hint(loaded.input) if input is None and loaded.input is not None else None
     if hint:  # a note, not a flag: exit codes do not change
@@ -223,6 +226,7 @@ def run(
     type=click.Choice(["sgd", "momentum", "adam", "adamw"]),
     help="The optimizer whose state --train counts (implies --train)  [default: adam]",
 )
+@set_option()
 def show(
     specs: tuple[str, ...],
     inputs: tuple[str, ...],
@@ -241,14 +245,16 @@ def show(
     memory: bool = False,
     train: bool = False,
     optimizer: str | None = None,
+    settings: dict[str, str] | None = None,
 ) -> None:
     """Print the per-layer table of SPEC (a YAML file, or - for standard input); of several SPECs,
     each table, or with --summary (or several inputs) one row per spec and input."""
     optimizer = optimizer or ("adam" if train else None)
     if len(specs) == 1 and len(inputs) <= 1 and not sizes and not summary:
         input_ = inputs[0] if inputs else None
-        sys.exit(run(specs[0], input_, batch, fmt, strict, depth, color, rf, memory, optimizer, width, rank, verbose, quiet))
+        sys.exit(run(specs[0], input_, batch, fmt, strict, depth, color, rf, memory, optimizer, width, rank, verbose, quiet,
+                     settings))
     if fmt not in choices("several"):  # a diagram is of one network
         raise click.UsageError(f"-f {fmt} draws one network: give one SPEC, without --summary, --sizes or a second --input")
     term = terminal(color, width, depth)._replace(rf=rf, memory=memory, train=optimizer, verbose=verbose, quiet=quiet)
-    sys.exit(run_many(specs, inputs, sizes, summary, batch, fmt, strict, rank, term))
+    sys.exit(run_many(specs, inputs, sizes, summary, batch, fmt, strict, rank, term, settings))

@@ -8,7 +8,17 @@ import click
 
 from ..base.errors import ExitCode, SpecError
 from ..outputs.formats import writer
-from .common import SPEC_PATH, about, checked_input, format_option, input_option, load, rank_option, returns_exit_code
+from .common import (
+    SPEC_PATH,
+    about,
+    checked_input,
+    format_option,
+    input_option,
+    load,
+    rank_option,
+    returns_exit_code,
+    set_option,
+)
 
 
 @returns_exit_code
@@ -22,11 +32,12 @@ def run(
     optimizer: str = "adam",
     batches: tuple[int, ...] = (),
     rank: int | None = None,
+    settings: dict[str, str] | None = None,
 ) -> int:
     from ..engine import solve as solver  # start-up: only this command needs the solver
     from ..spec.parser import parse_count, parse_shape
 
-    path, loaded = load(spec)
+    path, loaded = load(spec, settings)
     checked_input(loaded, input, rank)
     if output is None and at is not None:
         raise click.UsageError("--at needs --output")
@@ -91,6 +102,7 @@ def run(
     "powers of two up to the largest batch).",
 )
 @format_option("solve", "text")
+@set_option()
 def solve(
     spec: str,
     output: str | None,
@@ -102,6 +114,7 @@ def solve(
     optimizer: str,
     batches: tuple[int, ...],
     fmt: str,
+    settings: dict[str, str],
 ) -> None:
     """Which input sizes SPEC accepts, per spatial axis; or, with --output, which give that output;
     or, with --train --max-memory, the largest batch that trains in that memory, and per batch
@@ -114,4 +127,4 @@ def solve(
     """
     if train and max_memory is None:
         raise click.UsageError("--train asks for --max-memory BYTES (24GiB): the memory a step must fit")
-    sys.exit(run(spec, output, at, input_, fmt, max_memory, optimizer, batches, rank))
+    sys.exit(run(spec, output, at, input_, fmt, max_memory, optimizer, batches, rank, settings))

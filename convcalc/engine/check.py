@@ -7,7 +7,8 @@ file into its findings and status; the exit code comes from the statuses alone
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ..base.record import Record
 from ..base.errors import ExitCode, SpecError
@@ -39,10 +40,12 @@ class FileResult(Record):
     failed_expects: int = 0
 
 
-def check_text(text: str | bytes, path: str = "<text>", *, strict: bool = False) -> FileResult:
+def check_text(
+    text: str | bytes, path: str = "<text>", *, strict: bool = False, settings: Mapping[str, Any] | None = None
+) -> FileResult:
     """Validate, evaluate and check one spec; every problem becomes a finding."""
     try:
-        report = evaluate(load_spec(text))
+        report = evaluate(load_spec(text, settings))
     except SpecError as err:
         # Like a linter, every flag and failed expect found before the invalid part, then the
         # one error line for that part.

@@ -546,12 +546,12 @@ class Walk:
         """The block's layers with the call's arguments: parsed once per distinct set of values.
 
         ``$in_channels`` is the channel count of the block's input unless the block declares an
-        argument of that name.
+        argument of that name; the spec's own ``args:`` are seen too, unless the block's shadow them.
         """
         known = self.calls_seen.get((id(call), x.channels))  # a repeated call: the same values again
         if known is not None:
             return known
-        values = {"in_channels": x.channels, **call.block.args, **call.args}
+        values = {"in_channels": x.channels, **(self.spec.args or {}), **call.block.args, **call.args}
         key = (call.block.name, repr(sorted(values.items())))
         body = self.expansions.get(key)
         if body is None:

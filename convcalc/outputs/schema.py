@@ -570,7 +570,21 @@ def top_properties() -> Schema:
         "convcalc": {"description": "The format version (optional; 1 is the only one).", "const": FORMAT_VERSION},
         "name": {"description": "The network's name, shown as the table title.", "type": "string"},
         "description": {"description": "What the network is (not printed).", "type": "string"},
-        "input": described("The input shape without the batch (required unless `--input` is given).", ref("shape")),
+        "args": {
+            "description": (
+                "The spec's own arguments and their defaults (a width, a resolution), used as `$name` and "
+                "`${expr}` everywhere in the spec, blocks included; set them with `--set name=value`."
+            ),
+            "type": "object",
+            "propertyNames": {"pattern": ARG_PATTERN, "not": {"enum": [*RESERVED_ARGS, "in_channels"]}},
+            "additionalProperties": {"type": ["number", "boolean", "string"]},
+        },
+        "input": described(
+            "The input shape without the batch (required unless `--input` is given); with `args:`, its sizes "
+            "may be references (`[$resolution, $resolution, 3]`).",
+            {"anyOf": [ref("shape"), REFERENCE, {"type": "array", "minItems": 1, "maxItems": 4, "contains": REFERENCE,
+                                                 "items": {"anyOf": [{"type": "integer", "minimum": 1}, REFERENCE]}}]},
+        ),
         "dtype": {
             "description": "Bytes per value for the memory figures.",
             "enum": list(DTYPE_BYTES),

@@ -10,12 +10,13 @@ offending key or value.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
 from ..base.record import Record
 from ..base.errors import Mark, SpecError
-from ..base.text import suggest
+from ..base.text import suggest, visible
 from ..model.joins import FITS
 from ..model.kinds import KINDS, SPELLINGS, Kind, fixed_options
 from .loader import LList, LMap, load, mark_of
@@ -23,7 +24,7 @@ from .template import substitute
 from ..model.options import LIMIT_TEXT, MAX_INT, Option, OptionError, too_large
 
 FORMAT_VERSION = 1
-TOP_KEYS = ("convcalc", "name", "description", "input", "dtype", "batch", "blocks", "layers", "outputs", "expect")
+TOP_KEYS = ("convcalc", "name", "description", "args", "input", "dtype", "batch", "blocks", "layers", "outputs", "expect")
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}
 LAYER_KEYS = ("name", "expect", "allow_inexact")  # every layer accepts these besides its options
 FIGURES = (
@@ -80,6 +81,7 @@ class Spec(Record):
     mark: Mark | None
     blocks: dict[str, Block] | None = None  # the named blocks (None: none defined)
     outputs: tuple[tuple[str, Mark], ...] = ()  # `outputs: [p3, p4, p5]` (empty: the last layer's)
+    args: dict[str, Any] | None = None  # the spec's own arguments, as set (--set) or defaulted
 
 
 def _where(parent: Any, key: Any, *, value: bool = True) -> Mark | None:
@@ -601,7 +603,60 @@ def parse_blocks(value: Any, mark: Mark | None) -> dict[str, Block]:
     return blocks
 
 
-def parse_spec(data: Any, *, references: bool = True) -> Spec:
+def parse_args(value: Any, mark: Mark | None, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The spec's ``args:`` with ``settings`` (``--set name=value``, or the API's ``set=``) applied.
+
+    A setting names an argument the spec declares; its value takes the default's type: a number
+    for a number (text is read as a whole or decimal number, exactly as written), true or false
+    for a flag, any text for text.  A wrong name or value is an error without a position (it is
+    the command line's), which lists what the spec takes.
+    """
+    if value is None and not settings:
+        return {}
+    if value is not None and not isinstance(value, LMap):
+        raise SpecError("args must be a mapping of names to default values: `args: {width: 1.0}`", mark)
+    args: dict[str, Any] = {}
+    for name, default in (value or {}).items():
+        where = _where(value, name, value=False)
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or name in RESERVED_ARGS + ("in_channels",):
+            raise SpecError(f"the spec cannot have an argument named {name!r}", where)
+        if default is None or isinstance(default, (list, dict)) or too_large(default):
+            raise SpecError(f"argument {name}'s default must be a number (at most {LIMIT_TEXT}), true/false or text, "
+                            f"got {_show_default(default)}", _where(value, name))
+        args[name] = default
+    for name, given in settings.items():
+        if name not in args:
+            known = f"its args: {', '.join(args)}" if args else "it declares none: a top-level `args:` does"
+            raise SpecError(f"--set {visible(name)}: the spec has no argument '{visible(name)}' ({known}){suggest(name, args)}")
+        args[name] = _setting(name, given, args[name])
+    return args
+
+
+def _show_default(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _setting(name: str, given: Any, default: Any) -> Any:
+    """``given`` as the type of ``default`` (see :func:`parse_args`)."""
+    kind = "true or false" if isinstance(default, bool) else "a number" if isinstance(default, (int, float)) else "text"
+    if isinstance(given, str) and kind == "a number":
+        text = given.strip().replace("_", "")
+        if re.fullmatch(r"[-+]?[0-9]{1,30}", text):
+            return int(text)
+        if re.fullmatch(r"[-+]?[0-9]{0,30}\.[0-9]{1,15}", text):
+            return float(text)  # at most 15 decimals: the float's repr is the decimal written, read exactly
+    elif isinstance(given, str) and kind == "true or false" and given.strip() in ("true", "false"):
+        return given.strip() == "true"
+    elif isinstance(given, str) and kind == "text":
+        return given
+    elif not isinstance(given, str) and (kind == "a number") == (isinstance(given, (int, float)) and not isinstance(given, bool)) \
+            and (kind != "true or false" or isinstance(given, bool)) and not too_large(given):
+        return given
+    raise SpecError(f"--set {name}={visible(str(given))[:40]}: {name} is {kind} (its default is {default!r})")
+
+
+def parse_spec(data: Any, *, references: bool = True, settings: Mapping[str, Any] | None = None) -> Spec:
     """Validate a loaded document and build the :class:`Spec`.
 
     ``references=False`` says the text holds no ``$`` at all, so the top-level layers need no
@@ -623,6 +678,14 @@ def parse_spec(data: Any, *, references: bool = True) -> Spec:
     for key in ("name", "description"):
         if key in data and not isinstance(data[key], str):
             raise SpecError(f"{key} must be text, got {data[key]!r}", _where(data, key))
+    if "args" in data and not isinstance(data["args"], LMap):
+        raise SpecError("args must be a mapping of names to default values: `args: {width: 1.0}`", _where(data, "args"))
+    args = parse_args(data.get("args"), _where(data, "args"), settings or {})
+    if args:  # the spec's arguments reach every value but the blocks' (a call passes them on) and args'
+        for key in data:
+            if key not in ("args", "blocks", "convcalc"):
+                data[key] = substitute(data[key], args, _where(data, key))
+        references = False
     shape = parse_shape(data["input"], _where(data, "input")) if "input" in data else None
     dtype = data.get("dtype", "float32")
     if not isinstance(dtype, str) or dtype not in DTYPE_BYTES:
@@ -660,9 +723,10 @@ def parse_spec(data: Any, *, references: bool = True) -> Spec:
         data.mark,
         blocks,
         tuple(outputs),
+        args or None,
     )
 
 
-def load_spec(text: str | bytes) -> Spec:
+def load_spec(text: str | bytes, settings: Mapping[str, Any] | None = None) -> Spec:
     references = "$" in text if isinstance(text, str) else b"$" in text
-    return parse_spec(load(text), references=references)
+    return parse_spec(load(text), references=references, settings=settings)
