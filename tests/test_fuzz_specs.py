@@ -59,6 +59,7 @@ COMMANDS: list[list[str]] = [
     ["show", "-", "-f", "html"],
     ["show", "-", "-f", "mermaid", "--depth", "1"],
     ["draw", "-"],
+    ["sweep", "-", "--sizes", "64,96"],
     ["draw", "-", "--depth", "all", "--style", "flat", "--scale", "linear"],
 ]
 

@@ -27,7 +27,7 @@ NO_ARGS: type[click.UsageError] = getattr(
 # Each command's module, in the order `convcalc --help` lists them.  A command's module is
 # imported when that command runs (or when --help lists them all), so `--version` imports
 # neither the other commands nor PyYAML (click's "lazily loading subcommands" pattern).
-COMMANDS = ("show", "check", "solve", "explain", "draw", "kinds", "annotate", "export", "schema", "help", "version")
+COMMANDS = ("show", "check", "solve", "explain", "draw", "sweep", "kinds", "annotate", "export", "schema", "help", "version")
 GROUP_OPTIONS = ("--help", "-h", "--version", "-V")
 
 
@@ -77,7 +77,8 @@ def main() -> None:
     convcalc show SPEC -f json    one JSON document for scripts
     convcalc check SPECS...       lint specs in CI: path:line:col findings, exit 0/1/2
     convcalc solve SPEC           which input sizes the network accepts
-    convcalc draw SPEC -o net.svg a picture of the network with its exact shapes
+    convcalc draw SPEC -o F.svg   a picture of the network with its exact shapes
+    convcalc sweep SPEC --vary …  a row per variant of its args and input sizes
     convcalc kinds                every layer kind and its options
 
     Exit codes: 0 all good; 1 check found a problem (an unaccepted warning flag or a failed

@@ -15,7 +15,6 @@ from ..base.record import Record
 from ..base.text import json_safe, spans, visible
 from . import humanize as h
 from ..engine.evaluate import Flag, Group, Report, Row
-from ..engine.graph import tree
 from .formats import Terminal
 
 TYPE_CHECKING = False
@@ -323,6 +322,8 @@ TABLE_FRAME = 14
 def fold_depth(report: Report, rows: int) -> int | None:
     """The deepest ``--depth`` whose table has at most ``rows`` rows (1 when none has), or None
     when the whole table fits."""
+    from ..engine.graph import tree  # start-up: only the table folds (JSON, CSV never)
+
     if len(tree(report, None)) <= rows:
         return None
     deepest = max((g.depth for g in report.groups), default=0) + 1
@@ -463,6 +464,8 @@ def write_table(report: Report, term: Terminal) -> str:
     hundred rows would spend most of a run there, so the columns are sized once, here.
     """
     from rich.cells import cell_len  # start-up: rich only for the table
+
+    from ..engine.graph import tree  # start-up: only the table folds (JSON, CSV never)
 
     marker_of = _marker(report)
     depth, folded_note = term.depth, ""
