@@ -69,12 +69,13 @@ def load(arg: str, settings: Mapping[str, str] | None = None) -> tuple[str, Spec
 def set_option() -> Callable[[F], F]:
     """``--set NAME=VALUE``, repeatable: the spec's own ``args:`` (a width, a resolution)."""
     return click.option(
-        "--set", "settings", metavar="NAME=VALUE", multiple=True, callback=lambda ctx, param, values: _settings(values),
+        "--set", "settings", metavar="NAME=VALUE", multiple=True, callback=lambda ctx, param, values: settings_of(values),
         help="Set one of the spec's args (its top-level `args:`): --set width=0.75 --set resolution=192.",
     )
 
 
-def _settings(values: tuple[str, ...]) -> dict[str, str]:
+def settings_of(values: tuple[str, ...]) -> dict[str, str]:
+    """``NAME=VALUE`` options as a mapping (for --set and diff's --set-a/--set-b)."""
     settings: dict[str, str] = {}
     for given in values:
         name, sep, value = given.partition("=")

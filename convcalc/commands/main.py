@@ -27,7 +27,7 @@ NO_ARGS: type[click.UsageError] = getattr(
 # Each command's module, in the order `convcalc --help` lists them.  A command's module is
 # imported when that command runs (or when --help lists them all), so `--version` imports
 # neither the other commands nor PyYAML (click's "lazily loading subcommands" pattern).
-COMMANDS = ("show", "check", "solve", "explain", "draw", "sweep", "kinds", "annotate", "export", "schema", "help", "version")
+COMMANDS = ("show", "check", "solve", "explain", "draw", "sweep", "diff", "kinds", "annotate", "export", "schema", "help", "version")
 GROUP_OPTIONS = ("--help", "-h", "--version", "-V")
 
 
@@ -79,6 +79,7 @@ def main() -> None:
     convcalc solve SPEC           which input sizes the network accepts
     convcalc draw SPEC -o F.svg   a picture of the network with its exact shapes
     convcalc sweep SPEC --vary …  a row per variant of its args and input sizes
+    convcalc diff A B             what changed, layer by layer (exit 1 if anything)
     convcalc kinds                every layer kind and its options
 
     Exit codes: 0 all good; 1 check found a problem (an unaccepted warning flag or a failed
