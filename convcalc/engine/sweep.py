@@ -24,6 +24,7 @@ from ..spec.parser import Spec, parse_count, parse_spec
 from .evaluate import evaluate
 
 MOST_VARIANTS = 100_000  # combinations: a sweep past this is refused before any is evaluated
+MOST_ROWS = 500_000  # rows evaluated in all (about 10 s here): past this, refused after the first variant
 
 
 class Variant(Record):
@@ -125,7 +126,7 @@ def sweep(
     inputs: list[str | None] = [*sizes_of(sizes, first)] if sizes else [None]
     if combinations * len(inputs) > MOST_VARIANTS:
         raise SpecError(f"{combinations * len(inputs):,} variants is more than the {MOST_VARIANTS:,} a sweep evaluates")
-    variants = []
+    variants: list[Variant] = []
     for chosen in itertools.product(*lists):
         setting = dict(zip(names, chosen))
         spec = first if setting == firsts else parse_spec(load(text), settings={**base, **setting})
@@ -136,6 +137,10 @@ def sweep(
             except SpecError as err:
                 where = ", ".join([*(f"{n}={v}" for n, v in shown), *([f"input {shape}"] if shape else [])])
                 raise SpecError(f"with {where}: {err.message}", err.mark) from None
+            if not variants and len(report.rows) * combinations * len(inputs) > MOST_ROWS:
+                total = len(report.rows) * combinations * len(inputs)
+                raise SpecError(f"the sweep would evaluate about {total:,} rows ({combinations * len(inputs):,} variants of "
+                                f"{len(report.rows):,}), more than the {MOST_ROWS:,} it takes: vary fewer values")
             unaccepted = [f for f in report.flags if not f.accepted]
             peak = training(report, train).peak_bytes if train else None
             variants.append(Variant(shown, report.input, report.output, report.totals.params, report.totals.buffers,
