@@ -176,6 +176,9 @@ def test_padding_modes_peak_as_torch_runs_them(batch: int, tmp_path: Path) -> No
         # Groups over 1, or a kernel over 3 on both of its last two axes: oneDNN.
         '{"input": [6, 6, 6, 2], "layers": [{"deconv": {"out": 2, "kernel": 3, "padding": 2, "groups": 2}}]}',
         '{"input": [6, 6, 6, 1], "layers": [{"deconv": {"out": 1, "kernel": [3, 5, 5], "padding": [2, 3, 3]}}]}',
+        # A 1×1×1 kernel follows the same rule (found by the family too): groups 2 is oneDNN's.
+        '{"input": [1, 1, 1, 4], "layers": [{"deconv": {"out": 2, "kernel": 1, "groups": 2}}]}',
+        '{"input": [3, 3, 3, 4], "layers": [{"deconv": {"out": 2, "kernel": 1}}]}',
     ],
 )
 def test_transposed_3d_conv_storage_follows_torchs_choice_of_kernel(text: str, batch: int, tmp_path: Path) -> None:

@@ -103,17 +103,20 @@ KEEPS_NOTHING = frozenset(
 def storage_values(module: TorchModule, x: Shape, y: Shape, batch: int) -> int:
     """How many values the storage of ``module``'s output holds (one sample): its output's, but
     torch's ConvTranspose3d writes into a tensor made like its input and then resized (a storage
-    never shrinks) on its CPU kernel of its own: for a 1×1×1 kernel with stride and dilation 1
-    (a pointwise product, whatever the padding), and wherever torch does not choose oneDNN for
-    it, which is at batch 1 with groups 1, the kernel's last two sizes not both over 3, and at
-    most 20,480 input values over its channels, depth and height."""
+    never shrinks) when it runs on torch's own CPU kernel with one group (with several, torch runs
+    that kernel per group and concatenates: a storage of the output's size).  Torch leaves oneDNN
+    for its own kernel when either of its two conditions fails: a strided or dilated conv, a
+    batch of 16 or more, a kernel over 1 on either of its last two axes, or more than one CPU
+    thread; and groups over 1, both last two kernel sizes over 3, a batch over 1, or more than
+    20,480 input values over batch, channels, depth and height.  The figures are torch's on one
+    thread, as the oracle runs it (with more threads, a 1×1 kernel of a batch over 1 goes to oneDNN)."""
     cls, args = module
-    if cls == "ConvTranspose3d":
+    if cls == "ConvTranspose3d" and args.get("groups", 1) == 1:
         kernel = _per_axis(args.get("kernel_size", 1), 3)
-        pointwise = all(all(v == 1 for v in _per_axis(args.get(key, 1), 3)) for key in ("kernel_size", "stride", "dilation"))
-        own_kernel = (batch == 1 and args.get("groups", 1) == 1 and not (kernel[1] > 3 and kernel[2] > 3)
-                      and x.channels * x.spatial[0] * x.spatial[1] <= 20480)
-        if pointwise or own_kernel:
+        plain = all(all(v == 1 for v in _per_axis(args.get(key, 1), 3)) for key in ("stride", "dilation"))
+        first = not plain or batch >= 16 or kernel[1] != 1 or kernel[2] != 1  # (and threads > 1: not here)
+        second = (kernel[1] > 3 and kernel[2] > 3) or batch > 1 or batch * x.channels * x.spatial[0] * x.spatial[1] > 20480
+        if not (first and second):
             return max(x.numel, y.numel)
     return y.numel
 
