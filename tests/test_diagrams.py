@@ -220,3 +220,13 @@ def test_mermaids_parser_is_really_checking() -> None:
     broken = good.replace('["conv1', '["conv1"]"', 1)
     assert parse_mermaid([good, broken])[0] == "flowchart-v2"
     assert parse_mermaid([good, broken])[1].startswith("error")
+
+
+def test_a_branch_holding_only_a_join_folds_into_a_box_of_its_own() -> None:
+    # Found by the random networks: `concat: [[{concat: [[]]}]]` makes a branch group and the
+    # inner concat's own group on the same one row; only the latter is a lone join.
+    text = '{"input": [3, 1], "layers": [{"conv": {"out": 1, "kernel": 1}}, {"concat": [[{"concat": [[]]}]]}]}'
+    report = evaluate(load_spec(text))
+    graph = check_graph(report, 2)
+    assert [b.name for b in graph.boxes] == ["input", "conv1", "concat1.0", "concat1"]
+    assert [(a.source, a.target) for a in graph.arrows] == [("in", "r1"), ("r1", "g1"), ("g1", "r3")]

@@ -59,15 +59,22 @@ def _worst(rows: list[Row]) -> str:
     return "warning" if "warning" in unaccepted else "info" if unaccepted else ""
 
 
+def _lone_joins(report: Report) -> dict[int, Group]:
+    """The groups that are one join row of their own name (``add: {with: x}``), by id: no header
+    of their own (another group may span the same row: a branch holding only that join)."""
+    return {id(g): g for g in report.groups
+            if g.end - g.start == 1 and report.rows[g.start].inputs and report.rows[g.start].name == g.path}
+
+
 def tree(report: Report, depth: int | None) -> list[Row | Group]:
     """The table's entries: rows in order, each group's header before its first row, nothing
     nested ``depth`` deep or more.  A group that is one join row of its own name (``add: {with:
     x}``) has no header; its row stands at the group's depth, so folding never hides it alone."""
-    lone = {g.start for g in report.groups
-            if g.end - g.start == 1 and report.rows[g.start].inputs and report.rows[g.start].name == g.path}
+    joins = _lone_joins(report)
+    lone = {g.start for g in joins.values()}
     starts: dict[int, list[Group]] = {}
     for g in report.groups:
-        if g.end > g.start and not (g.end - g.start == 1 and g.start in lone) and (depth is None or g.depth < depth):
+        if g.end > g.start and id(g) not in joins and (depth is None or g.depth < depth):
             starts.setdefault(g.start, []).append(g)
     entries: list[Row | Group] = []
     for i, r in enumerate(report.rows):
@@ -80,14 +87,14 @@ def tree(report: Report, depth: int | None) -> list[Row | Group]:
 def box_counts(report: Report) -> list[int]:
     """How many boxes :func:`network_graph` makes at each ``depth`` (index 0: no folding, every
     row), without making them: one pass over the rows and groups, for a network of any size."""
-    lone = {g.start for g in report.groups
-            if g.end - g.start == 1 and report.rows[g.start].inputs and report.rows[g.start].name == g.path}
+    joins = _lone_joins(report)
+    lone = {g.start for g in joins.values()}
     deepest = max([r.depth for r in report.rows] + [g.depth + 1 for g in report.groups], default=0) + 1
     rows_at, groups_at = [0] * (deepest + 1), [0] * (deepest + 1)
     for i, r in enumerate(report.rows):
         rows_at[r.depth - (i in lone)] += 1
     for g in report.groups:
-        if g.end > g.start and not (g.end - g.start == 1 and g.start in lone):
+        if g.end > g.start and id(g) not in joins:
             groups_at[g.depth] += 1
     counts, shown = [1 + len(report.rows)], 1
     for depth in range(1, deepest + 1):
