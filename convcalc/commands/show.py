@@ -26,6 +26,7 @@ from .common import (
     returns_exit_code,
     set_option,
 )
+from .files import write_atomically
 
 
 def terminal(color: str, width: int | None = None, depth: int | None = None) -> Terminal:
@@ -107,6 +108,30 @@ def run_many(
     if entries:
         click.echo(writer(fmt, "summary" if several else "several")(entries, term), nl=False, color=term.color)
     return worst
+
+
+@returns_exit_code
+def write_baseline(
+    specs: tuple[str, ...], output: str, input: str | None, batch: int | None, train: str | None,
+    settings: dict[str, str] | None,
+) -> int:
+    """``show --baseline-out FILE SPECS…``: each spec's figures, for ``check --baseline``."""
+    from ..engine.baseline import document, entry, key  # start-up: only --baseline-out
+    from ..engine.evaluate import evaluate
+
+    entries = {}
+    for arg in specs:
+        path, loaded = load(arg, settings)
+        checked_input(loaded, input, None)
+        with about(path):
+            entries[key(path)] = entry(evaluate(loaded, input=input, batch=batch), settings or {}, train)
+    try:
+        write_atomically(output, document(entries).encode("utf-8"))
+    except OSError as err:
+        click.echo(f"convcalc: error: cannot write {visible(output)}: {err.strerror or err}", err=True)
+        return ExitCode.INVALID
+    click.echo(f"wrote the figures of {len(entries)} spec{'s' if len(entries) != 1 else ''} to {visible(output)}", err=True)
+    return ExitCode.OK
 
 
 @returns_exit_code
@@ -227,6 +252,9 @@ def run(
     help="The optimizer whose state --train counts (implies --train)  [default: adam]",
 )
 @set_option()
+@click.option("--baseline-out", metavar="FILE",
+              help="Write the specs' figures to FILE for check --baseline (with --train, the training peak too), "
+              "instead of printing them.")
 def show(
     specs: tuple[str, ...],
     inputs: tuple[str, ...],
@@ -246,10 +274,13 @@ def show(
     train: bool = False,
     optimizer: str | None = None,
     settings: dict[str, str] | None = None,
+    baseline_out: str | None = None,
 ) -> None:
     """Print the per-layer table of SPEC (a YAML file, or - for standard input); of several SPECs,
     each table, or with --summary (or several inputs) one row per spec and input."""
     optimizer = optimizer or ("adam" if train else None)
+    if baseline_out is not None:
+        sys.exit(write_baseline(specs, baseline_out, inputs[0] if len(inputs) == 1 else None, batch, optimizer, settings))
     if len(specs) == 1 and len(inputs) <= 1 and not sizes and not summary:
         input_ = inputs[0] if inputs else None
         sys.exit(run(specs[0], input_, batch, fmt, strict, depth, color, rf, memory, optimizer, width, rank, verbose, quiet,

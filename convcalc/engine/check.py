@@ -41,7 +41,13 @@ class FileResult(Record):
 
 
 def check_text(
-    text: str | bytes, path: str = "<text>", *, strict: bool = False, settings: Mapping[str, Any] | None = None
+    text: str | bytes,
+    path: str = "<text>",
+    *,
+    strict: bool = False,
+    settings: Mapping[str, Any] | None = None,
+    baseline: Mapping[str, Any] | None = None,
+    allowed: Mapping[str, Any] | None = None,
 ) -> FileResult:
     """Validate, evaluate and check one spec; every problem becomes a finding."""
     try:
@@ -55,6 +61,11 @@ def check_text(
         flags = len(err.partial.flags) if isinstance(err.partial, Report) else 0
         return FileResult(path, ExitCode.INVALID, (*before, finding), flags, sum(f.message.startswith("expect") for f in before))
     findings = problems(report, path, strict)
+    if baseline is not None:  # budgets against the baseline's figures for this spec
+        from .baseline import growth, limits  # start-up: only check --baseline
+
+        findings += [Finding(path, None, None, "error", m)
+                     for m in growth(report, baseline, settings or {}, allowed or limits(None))]
     status = ExitCode.PROBLEMS if findings else ExitCode.OK
     return FileResult(path, status, tuple(findings), len(report.flags), len(report.failures))
 
