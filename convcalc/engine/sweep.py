@@ -103,8 +103,6 @@ def sweep(
     train: str | None = None,
 ) -> list[Variant]:
     """Every combination of ``vary``'s values (and of ``sizes``), evaluated; raises SpecError."""
-    from .training import training  # start-up: only with --train
-
     base = dict(settings or {})
     names = [name for name, _ in vary]
     if len(set(names)) != len(names):
@@ -142,7 +140,11 @@ def sweep(
                 raise SpecError(f"the sweep would evaluate about {total:,} rows ({combinations * len(inputs):,} variants of "
                                 f"{len(report.rows):,}), more than the {MOST_ROWS:,} it takes: vary fewer values")
             unaccepted = [f for f in report.flags if not f.accepted]
-            peak = training(report, train).peak_bytes if train else None
+            peak = None
+            if train:
+                from .training import training  # start-up: only with --train
+
+                peak = training(report, train).peak_bytes
             variants.append(Variant(shown, report.input, report.output, report.totals.params, report.totals.buffers,
                                     report.totals.macs, len(unaccepted), sum(f.severity == "warning" for f in unaccepted),
                                     peak))
