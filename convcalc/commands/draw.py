@@ -48,7 +48,7 @@ def run(
     except ImportError:
         return fail("draw needs drawsvg: pip install 'convcalc[draw]'")
     from ..engine.evaluate import evaluate  # start-up: only the commands that evaluate load it
-    from ..engine.graph import box_counts
+    from ..engine.graph import box_counts, deepest_fold
     from ..outputs.svg import ConverterMissing
 
     path, loaded = load(spec, settings)
@@ -57,8 +57,7 @@ def run(
         report = evaluate(loaded, input=input)
     counts = box_counts(report)  # boxes at each depth; [0]: every row
     if depth is None:  # the deepest folding with at most MAX_BOXES boxes (none when all fit)
-        fits = [d for d in range(len(counts) - 1, 0, -1) if counts[d] <= MAX_BOXES]
-        depth = 0 if counts[0] <= MAX_BOXES else (fits[0] if fits else 1)
+        depth = deepest_fold(counts, MAX_BOXES) or 0
     boxes = counts[depth] if depth < len(counts) else counts[0]
     if boxes > MOST_BOXES:
         folds = [d for d in range(len(counts) - 1, 0, -1) if counts[d] <= MOST_BOXES]

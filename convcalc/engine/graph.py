@@ -103,6 +103,14 @@ def box_counts(report: Report) -> list[int]:
     return counts
 
 
+def deepest_fold(counts: list[int], most: int) -> int | None:
+    """From :func:`box_counts`: the deepest ``--depth`` with at most ``most`` boxes (None when
+    every row fits unfolded, 1 when no depth fits)."""
+    if counts[0] <= most:
+        return None
+    return next((d for d in range(len(counts) - 1, 0, -1) if counts[d] <= most), 1)
+
+
 def network_graph(report: Report, depth: int | None = None) -> Graph:
     """The boxes and arrows of ``report`` with groups nested ``depth`` deep folded, as the table folds them."""
     index = {id(g): k for k, g in enumerate(report.groups)}

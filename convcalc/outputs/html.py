@@ -18,7 +18,7 @@ from html import escape
 from ..base.text import visible
 from ..base.version import __version__
 from ..engine.evaluate import Group, Report, Row
-from ..engine.graph import box_counts, tree
+from ..engine.graph import box_counts, deepest_fold, tree
 from ..spec.loader import LINE_BREAK
 from . import humanize as h
 from .formats import MOST_BOXES, Terminal
@@ -183,8 +183,7 @@ def _picture(report: Report, term: Terminal) -> str:
     counts = box_counts(report)
     depth = term.depth
     if depth is None:
-        fits = [d for d in range(len(counts) - 1, 0, -1) if counts[d] <= PICTURE_BOXES]
-        depth = None if counts[0] <= PICTURE_BOXES else (fits[0] if fits else 1)
+        depth = deepest_fold(counts, PICTURE_BOXES)
     boxes = counts[depth] if depth is not None and depth < len(counts) else counts[0]
     if boxes > MOST_BOXES:
         return f'<p class="muted">The picture would have {boxes:,} boxes, more than the {MOST_BOXES:,} convcalc draws: fold it with --depth.</p>'

@@ -14,7 +14,7 @@ from typing import Any
 from ..base.record import Record
 from ..base.text import json_safe, spans, visible
 from . import humanize as h
-from ..engine.evaluate import Flag, Group, Report, Row
+from ..engine.evaluate import Flag, Report, Row
 from .formats import Terminal
 
 TYPE_CHECKING = False

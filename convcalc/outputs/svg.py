@@ -18,9 +18,8 @@ from ..base.text import visible
 from ..engine.evaluate import Report
 from ..engine.graph import network_graph
 from . import humanize as h
-from .fontmetrics import text_width
 from .formats import Terminal
-from .layout import FONT, LINE, TITLE_FONT, Layout, Placed, layout
+from .layout import FONT, LINE, TITLE_FONT, Placed, layout
 
 FONT_FAMILY = "DejaVu Sans, Verdana, sans-serif"  # fontmetrics.py's widths are DejaVu Sans's
 
