@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 
-from convcalc.base.errors import SpecError
 from convcalc.engine.evaluate import evaluate
 from convcalc.engine.explain import explain
 from convcalc.spec.parser import load_spec

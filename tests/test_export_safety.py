@@ -54,7 +54,7 @@ def hostile_names(marker: Path) -> list[str]:
         f"name\r{code}\r#",
         f"name\u2028{code}\u2029#",
         f"name\x0c{code}",
-        f"name\x1b]0;title\x07\x1b[2J",
+        "name\x1b]0;title\x07\x1b[2J",
         f"\\N{{LINE FEED}}{code}\\N{{LINE FEED}}#",
         f"\\x0a{code}\\x0a#",
         "\ufeff" + code,

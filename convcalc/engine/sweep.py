@@ -57,6 +57,7 @@ class Sweep(Record):
     names: tuple[str, ...]  # the varied args
     train: str | None  # the optimizer of the training peak column, if any
     variants: tuple[Variant, ...]
+    axes: tuple[str, str] | None = None  # --plot's, checked by axes_of (None: its default)
 
 
 def values_of(name: str, text: str) -> list[str]:
@@ -205,3 +206,85 @@ def pareto(variants: list[Variant], figures: Sequence[str]) -> list[Variant]:
         if not any(all(a <= b for a, b in zip(points[k], points[i])) and points[k] != points[i] for k in kept):
             kept.append(i)
     return [variants[i] for i in sorted(kept)]
+
+
+# --- --plot: the variants as series of points ------------------------------------------------
+
+AXES = ("params", "buffers", "macs", "flops", "peak", "size")  # and the varied args
+FRONT = ("params", "macs")  # the front marked when an axis is not a figure
+
+
+class Point(Record):
+    x: Fraction
+    y: Fraction
+    front: bool  # on the Pareto front: no variant is at most on both figures and below on one
+
+
+class Series(Record):
+    label: str  # the settings the series holds fixed: "width=0.5, size=224", or "" for the only one
+    points: tuple[Point, ...]  # in the order of x
+
+
+class Chart(Record):
+    x: str  # an axis: a figure, "size" (the input's first spatial size) or a varied arg
+    y: str
+    front: tuple[str, str]  # the two figures the front is on
+    series: tuple[Series, ...]
+
+
+def _axis_value(v: Variant, axis: str, names: Sequence[str]) -> Fraction:
+    if axis == "size":
+        return Fraction(v.input.dims[0])
+    if axis in names:
+        value = dict(v.settings)[axis]
+        if isinstance(value, bool) or not isinstance(value, (int, Fraction, float)):
+            raise SpecError(f"--axes: the arg '{visible(axis)}' is not a number ({visible(str(value))}), so it cannot be an axis")
+        return Fraction(value)
+    return Fraction(v.figure(axis))
+
+
+def axes_of(text: str | None, sweep: Sweep) -> tuple[str, str]:
+    """``--axes X,Y`` checked against the sweep; by default MACs against the input size when sizes
+    vary, else against params."""
+    if text is None:
+        sizes = {v.input.dims[:1] for v in sweep.variants}
+        return ("size" if len(sizes) > 1 else "params", "macs")
+    parts = [p.strip() for p in text.split(",")]
+    known = [*AXES, *sweep.names]
+    if len(parts) != 2 or not all(parts):
+        raise SpecError(f"--axes {visible(text)}: give two axes as X,Y, such as size,macs (axes: {', '.join(known)})")
+    for part in parts:
+        if part not in known:
+            raise SpecError(f"--axes: unknown axis '{visible(part)}'{suggest(part, known)} (axes: {', '.join(known)})")
+        if part == "peak" and not sweep.train:
+            raise SpecError("--axes: the figure 'peak' needs --train")
+    return parts[0], parts[1]
+
+
+def chart(sweep: Sweep, axes: tuple[str, str]) -> Chart:
+    """The variants as series: a series is the variants that differ only in the x axis (only in
+    the input size when x is a figure), its points in the order of x; the front is on the two
+    axes when both are figures, else on params and MACs."""
+    x, y = axes
+    names = list(sweep.names)
+    front_on = (x, y) if x in FIGURES and y in FIGURES else FRONT
+    on_front = {id(v) for v in pareto(list(sweep.variants), front_on)}
+    groups: dict[tuple[tuple[str, Any], ...], list[Variant]] = {}
+    for v in sweep.variants:
+        key = tuple((n, value) for n, value in v.settings if n != x)
+        if x in names and len({u.input.dims for u in sweep.variants}) > 1:
+            key += (("size", v.input.dims[0]),)
+        groups.setdefault(key, []).append(v)
+    series = []
+    for key, members in groups.items():
+        points = sorted((Point(_axis_value(v, x, names), _axis_value(v, y, names), id(v) in on_front) for v in members),
+                        key=lambda p: (p.x, p.y))
+        label = ", ".join(f"{n}={_shown(value)}" for n, value in key)
+        series.append(Series(label, tuple(points)))
+    return Chart(x, y, front_on, tuple(series))
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, Fraction):
+        return str(value.numerator) if value.denominator == 1 else f"{float(value):g}"
+    return visible(value) if isinstance(value, str) else str(value)
