@@ -27,7 +27,9 @@ NO_ARGS: type[click.UsageError] = getattr(
 # Each command's module, in the order `convcalc --help` lists them.  A command's module is
 # imported when that command runs (or when --help lists them all), so `--version` imports
 # neither the other commands nor PyYAML (click's "lazily loading subcommands" pattern).
-COMMANDS = ("show", "check", "solve", "explain", "draw", "sweep", "diff", "kinds", "annotate", "export", "schema", "help", "version")
+COMMANDS = ("show", "check", "solve", "explain", "draw", "sweep", "diff", "kinds", "annotate", "export", "import", "schema",
+            "help", "version")
+MODULES = {"import": ("importer", "import_command")}  # a command whose name is a Python keyword
 GROUP_OPTIONS = ("--help", "-h", "--version", "-V")
 
 
@@ -42,7 +44,8 @@ class DefaultGroup(click.Group):
             return None
         if cmd_name in ("help", "version"):
             return help_command if cmd_name == "help" else version_command
-        command: click.Command = getattr(import_module(f"{__package__}.{cmd_name}"), cmd_name)
+        module, attribute = MODULES.get(cmd_name, (cmd_name, cmd_name))
+        command: click.Command = getattr(import_module(f"{__package__}.{module}"), attribute)
         return command
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
@@ -80,6 +83,7 @@ def main() -> None:
     convcalc draw SPEC -o F.svg   a picture of the network with its exact shapes
     convcalc sweep SPEC --vary …  a row per variant of its args and input sizes
     convcalc diff A B             what changed, layer by layer (exit 1 if anything)
+    convcalc import MODEL.onnx    an ONNX (or PyTorch) model read back into a spec
     convcalc kinds                every layer kind and its options
 
     Exit codes: 0 all good; 1 check found a problem (an unaccepted warning flag or a failed
