@@ -179,9 +179,9 @@ def test_check_matches_the_command(tmp_path: Path) -> None:
 
 
 def test_check_never_raises_for_a_bad_spec(tmp_path: Path) -> None:
-    invalid = convcalc.check_text("input: 1\nlayers: [nope]\n", "bad.yaml")
+    invalid = convcalc.check_text("input: 1\nlayers: [xyzzy]\n", "bad.yaml")
     assert invalid.status == convcalc.ExitCode.INVALID
-    assert invalid.findings[0].text() == "bad.yaml:2:10: error: unknown layer kind 'nope'"
+    assert invalid.findings[0].text() == "bad.yaml:2:10: error: unknown layer kind 'xyzzy'"
     missing = convcalc.check_path(tmp_path / "missing.yaml")
     assert missing.status == convcalc.ExitCode.INVALID
     assert missing.findings[0].message == "cannot read the file: No such file or directory"

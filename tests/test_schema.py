@@ -22,7 +22,7 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped,unuse
 
 from convcalc.base.errors import SpecError
 from convcalc.model.kinds import KINDS, SPELLINGS, fixed_options
-from convcalc.model.options import Bool, Choice, Int, Norm, Number, Option, Pad, PerAxis, Ref, Scale
+from convcalc.model.options import Bool, Choice, Dims, Int, Norm, Number, Option, Pad, PerAxis, Ref, Scale
 from convcalc.outputs.schema import schema_json, spec_schema
 from convcalc.spec.parser import BOUNDS, CONSTRUCTS, DTYPE_BYTES, EXPECT_KEYS, NAME, TOP_KEYS, load_spec
 
@@ -330,6 +330,9 @@ def valid_values(option: Option) -> st.SearchStrategy[Any]:
     if isinstance(t, PerAxis):
         one = st.integers(t.minimum, t.minimum + 9)
         return one | st.lists(one, min_size=1, max_size=3)
+    if isinstance(t, Dims):
+        size = st.integers(1, 64)
+        return size | st.lists(size, min_size=1, max_size=4)
     if isinstance(t, Scale):
         scale: st.SearchStrategy[float] = st.one_of(st.integers(1, 8), st.floats(0.01, 8.0))
         return scale | st.lists(scale, min_size=1, max_size=3)

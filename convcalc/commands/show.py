@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import click
 
@@ -99,6 +100,7 @@ def run_many(
                     checked_input(loaded, variant, rank)
                 with about(path):
                     report = evaluate(loaded, input=variant, batch=batch)
+                    figures_need_torch(report, term)
                 entries.append((path, report))
                 if strict and (report.failing_flags(strict=True) or report.failures):
                     worst = max(worst, ExitCode.PROBLEMS)
@@ -173,6 +175,7 @@ def run(
                 partial = writer(fmt, "show")(err.partial, term._replace(rf=False, memory=False, train=None))
                 click.echo(partial + "(the rows up to the error below)\n", nl=False, color=term.color)
             raise
+        figures_need_torch(report, term)
     click.echo(writer(fmt, "show")(report, term), nl=False, color=term.color)
     failed = strict and (report.failing_flags(strict=True) or report.failures)
     return ExitCode.PROBLEMS if failed else ExitCode.OK
@@ -289,3 +292,15 @@ def show(
         raise click.UsageError(f"-f {fmt} draws one network: give one SPEC, without --summary, --sizes or a second --input")
     term = terminal(color, width, depth)._replace(rf=rf, memory=memory, train=optimizer, verbose=verbose, quiet=quiet)
     sys.exit(run_many(specs, inputs, sizes, summary, batch, fmt, strict, rank, term, settings))
+
+
+def figures_need_torch(report: Any, term: Terminal) -> None:
+    """--rf, --memory and --train follow PyTorch's modules: a layer without any (an imported
+    opaque one) is a located error here, inside the spec's ``about``, not in the writer."""
+    from ..engine.evaluate import refuse_without_torch  # start-up: with the evaluation
+
+    for wanted, what in ((term.rf, "its receptive field is unknown"), (term.memory, "its memory is unknown"),
+                         (term.train, "its training memory is unknown")):
+        if wanted:
+            refuse_without_torch(report, what)
+

@@ -921,3 +921,12 @@ def network_figures(report: Report, names: set[str]) -> dict[str, int]:
 
         figures["training_peak_bytes"] = training(report).peak_bytes
     return figures
+
+
+def refuse_without_torch(report: Report, what: str) -> None:
+    """A located SpecError at the first layer with no PyTorch equivalent (an imported opaque
+    layer): ``what`` says what cannot be done through it."""
+    for row, step in zip(report.rows, report.steps):
+        if step.layer is not None and not step.layer.kind.has_torch:
+            raise SpecError(f"{row.name}: {row.kind} has no PyTorch equivalent, so {what}", row.mark)
+

@@ -33,7 +33,7 @@ from typing import Any
 
 from ..base.errors import SpecError
 from ..base.version import __version__
-from .evaluate import Group, Output, Report, Row, evaluate
+from .evaluate import Group, Output, Report, Row, evaluate, refuse_without_torch
 from ..model.joins import Join
 from ..model.autograd import module_base
 from ..model.kinds import TORCH_HELPERS, TorchModule
@@ -404,9 +404,7 @@ def _indent(lines: Sequence[str], depth: int) -> list[str]:
 def export_torch(spec: Spec, source: str | None = None) -> str:
     """The spec as a self-contained PyTorch file (text); raises SpecError for an invalid spec."""
     report = evaluate(spec)
-    for row, step in zip(report.rows, report.steps):
-        if step.layer is not None and not step.layer.kind.has_torch:
-            raise SpecError(f"{row.name}: {row.kind} has no PyTorch equivalent, so it cannot be exported", row.mark)
+    refuse_without_torch(report, "it cannot be exported")
     emitter = Emitter(report)
     out = emitter.emit_all()
     name = class_name(spec.name)

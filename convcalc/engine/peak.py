@@ -19,7 +19,7 @@ from ..base.record import Record
 from ..model.autograd import Op, inference_ops, module_shapes
 from ..model.joins import broadcast
 from ..spec.parser import DTYPE_BYTES
-from .evaluate import Report
+from .evaluate import Report, refuse_without_torch
 
 
 class Peak(Record):
@@ -35,6 +35,7 @@ class Peak(Record):
 
 def inference_peak(report: Report) -> Peak:
     """The peak of live activation bytes when ``report``'s network runs forward, and where."""
+    refuse_without_torch(report, "its memory is unknown")
     per_value, batch = DTYPE_BYTES[report.dtype], report.batch
     sizes = [report.input.numel * batch * per_value]  # storage number → bytes; 0 is the input
     made = [-1]  # storage number → the operation that makes it (the input: before the first)

@@ -117,7 +117,7 @@ from typing import Any
 
 from ..base.record import Record
 from ..base.errors import SpecError
-from .evaluate import Report, Row
+from .evaluate import Report, Row, refuse_without_torch
 from ..model.geometry import (
     AxisOp,
     Crop,
@@ -1185,6 +1185,7 @@ def receptive_fields(report: Report, double: bool | None = None) -> Fields:
     ``double``: compute the linear upsampling modes' indices in double precision (PyTorch does
     for float64 tensors); by default, when the spec's dtype is float64.
     """
+    refuse_without_torch(report, "its receptive field is unknown")
     return measured(report, double)[0]
 
 

@@ -23,7 +23,7 @@ from fractions import Fraction
 from ..base.record import Record
 from ..base.errors import SpecError
 from ..base.text import spans, suggest
-from .evaluate import Report, Step, evaluate
+from .evaluate import Report, Step, evaluate, refuse_without_torch
 from ..model.geometry import (
     exact_scale,
     AxisOp,
@@ -509,6 +509,7 @@ def trace(spec: Spec, input: Sequence[int] | str | None = None) -> Report:
 def solve(spec: Spec, input: Sequence[int] | str | None = None) -> Answer:
     """For each spatial axis, the input sizes that are clean and exact."""
     report = trace(spec, input)
+    refuse_without_torch(report, "solve cannot follow the input's size through it")
     notes = Notes()
     solutions = []
     names = axis_names(report.input.rank)

@@ -43,7 +43,7 @@ from ..model.autograd import (
 from ..model.geometry import Shape
 from ..model.kinds import TorchModule
 from ..spec.parser import DTYPE_BYTES, Spec
-from .evaluate import Report, evaluate
+from .evaluate import Report, evaluate, refuse_without_torch
 
 # Buffers kept per parameter value, and whether a float32 step count is kept per parameter tensor.
 OPTIMIZERS: dict[str, tuple[int, bool]] = {
@@ -87,6 +87,7 @@ class Training(Record):
 
 def training(report: Report, optimizer: str = "adam") -> Training:
     """The training figures of ``report`` with ``optimizer`` (a key of :data:`OPTIMIZERS`)."""
+    refuse_without_torch(report, "its training memory is unknown")
     buffers, keeps_step = OPTIMIZERS[optimizer]
     rows, steps = report.rows, report.steps
     # The tensors a row reads for their values: a layer its first input (a `like:` layer's

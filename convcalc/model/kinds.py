@@ -28,6 +28,7 @@ from .options import (
     REQUIRED,
     Bool,
     Choice,
+    Dims,
     Int,
     Norm,
     Number,
@@ -1574,6 +1575,25 @@ class TokenPool(Kind):
 
     def torch(self, o: Opts, x: Shape) -> list[TorchModule]:
         return [("TokenPool", {"mode": o["mode"]})]
+
+
+@register
+class Opaque(Kind):
+    name = "opaque"
+    has_torch = False  # exempt from the oracle; export, solve, --rf, --memory and --train refuse it
+    fixed_output = True
+    options = (Option("out", Dims(), doc="its output shape, as the model's shape inference gave it: [H, W, C], or C"),)
+    doc = ("A layer convcalc has no kind for, kept from an imported model (`import --allow-unknown`): its output "
+           "as given, no params, no MACs. It has no PyTorch equivalent, so export, solve, --rf, --memory and --train "
+           "refuse a spec that holds one.")
+    example = "opaque: {out: [14, 14, 256]}"
+
+    def apply(self, o: Opts, x: Shape) -> Outcome:
+        *spatial, channels = o["out"]
+        return Outcome(Shape(tuple(spatial), channels))
+
+    def summary(self, o: Opts) -> str:
+        return "→ " + "×".join(map(str, o["out"]))
 
 
 def channel_slice(start: int, stop: int) -> tuple[Kind, Opts]:

@@ -104,6 +104,25 @@ class PerAxis(Record):
         return {"oneOf": [one, {"type": "array", "items": one, "minItems": 1, "maxItems": 3}]}
 
 
+class Dims(Record):
+    """A tensor's shape without the batch as convcalc writes it: a whole number (a flat vector)
+    or a list of one to four (the spatial sizes, then the channels)."""
+
+    def parse(self, value: Any) -> tuple[int, ...]:
+        if _is_int(value) and value >= 1:
+            return (int(value),)
+        if isinstance(value, list) and 1 <= len(value) <= 4 and all(_is_int(v) and v >= 1 for v in value):
+            return tuple(int(v) for v in value)
+        raise OptionError(f"must be {self.describe()}, got {_show(value)}")
+
+    def describe(self) -> str:
+        return "a positive whole number (a flat vector's length), or a list of one to four: [H, W, C] and the like"
+
+    def schema(self) -> dict[str, Any]:
+        one = Int(1).schema()
+        return {"oneOf": [one, {"type": "array", "items": one, "minItems": 1, "maxItems": 4}]}
+
+
 class Scale(Record):
     """A positive number (whole or decimal) for every axis, or one per axis."""
 
