@@ -8,8 +8,10 @@ are in ``conftest.py``; the golden files' comparison is here.
 
 from __future__ import annotations
 
+import builtins
 import difflib
 import json
+import sys
 import traceback
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -189,3 +191,19 @@ EXAMPLES: dict[str, Published] = {
 }
 
 PUBLISHED: dict[str, Published] = {**ZOO, **EXAMPLES}
+
+
+def without(monkeypatch: pytest.MonkeyPatch, module: str, error: BaseException | None = None) -> None:
+    """Make ``import module`` (and its submodules) fail with ``error``, as where the optional
+    dependency is not installed (by default an ImportError naming it)."""
+    real = builtins.__import__
+    failure = error if error is not None else ImportError(f"No module named '{module}'")
+
+    def fake(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == module or name.startswith(module + "."):
+            raise failure
+        return real(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, module, raising=False)
+    monkeypatch.setattr(builtins, "__import__", fake)
+

@@ -8,7 +8,6 @@ pixels counted).  The committed pictures in docs/pictures must be what `convcalc
 
 from __future__ import annotations
 
-import builtins
 import json
 import math
 import os
@@ -16,7 +15,6 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 from xml.etree import ElementTree
 
 import pytest
@@ -30,7 +28,7 @@ from convcalc.outputs.fontmetrics import text_width
 from convcalc.outputs.layout import ASCENT, DESCENT, FACE
 from convcalc.spec.parser import load_spec
 
-from helpers import ROOT, SPEC_FILES, expect_exit, run, spec_path, streams, write
+from helpers import ROOT, SPEC_FILES, expect_exit, run, spec_path, streams, without, write
 from browser import check_svgs
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -228,20 +226,8 @@ def test_an_invalid_spec_is_one_located_line(tmp_path: Path) -> None:
     assert not out.exists()
 
 
-def _without(monkeypatch: pytest.MonkeyPatch, module: str, error: BaseException) -> None:
-    real = builtins.__import__
-
-    def fake(name: str, *args: Any, **kwargs: Any) -> Any:
-        if name == module or name.startswith(module + "."):
-            raise error
-        return real(name, *args, **kwargs)
-
-    monkeypatch.delitem(sys.modules, module, raising=False)
-    monkeypatch.setattr(builtins, "__import__", fake)
-
-
 def test_a_missing_drawsvg_names_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    _without(monkeypatch, "drawsvg", ImportError("No module named 'drawsvg'"))
+    without(monkeypatch, "drawsvg", ImportError("No module named 'drawsvg'"))
     out = tmp_path / "net.svg"
     result = run("draw", str(spec_path("convnet.yaml")), "-o", str(out))
     expect_exit(result, 2)
@@ -261,7 +247,7 @@ def test_a_missing_drawsvg_names_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_
 def test_a_missing_converter_names_what_to_install(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, error: BaseException, message: str
 ) -> None:
-    _without(monkeypatch, "cairosvg", error)
+    without(monkeypatch, "cairosvg", error)
     out = tmp_path / "net.png"
     result = run("draw", str(spec_path("convnet.yaml")), "-o", str(out))
     expect_exit(result, 2)

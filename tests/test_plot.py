@@ -5,14 +5,12 @@ line and exit 2."""
 
 from __future__ import annotations
 
-import builtins
 import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -23,7 +21,7 @@ from convcalc.model.geometry import Shape
 from convcalc.outputs.formats import Terminal
 from convcalc.outputs.plot import MARKERS, write_plot
 
-from helpers import ROOT, expect_exit, run
+from helpers import ROOT, expect_exit, run, without
 
 MOBILENET = ROOT / "specs" / "mobilenet_v2.yaml"
 WIDTHS = (0.5, 0.75, 1.0, 1.4)
@@ -182,20 +180,8 @@ def test_a_hostile_file_name_reaches_the_svg_as_text(tmp_path: Path) -> None:
     assert title.endswith("$\\frac{a}{b}$ <&>\\x1b[31m.yaml")  # no mathtext, XML escaped, the escape made visible
 
 
-def _without_matplotlib(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = builtins.__import__
-
-    def fake(name: str, *args: Any, **kwargs: Any) -> Any:
-        if name == "matplotlib" or name.startswith("matplotlib."):
-            raise ImportError("No module named 'matplotlib'")
-        return real(name, *args, **kwargs)
-
-    monkeypatch.delitem(sys.modules, "matplotlib", raising=False)
-    monkeypatch.setattr(builtins, "__import__", fake)
-
-
 def test_a_missing_matplotlib_names_the_extra_and_the_terminal_plot_still_works(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    _without_matplotlib(monkeypatch)
+    without(monkeypatch, "matplotlib")
     out = tmp_path / "p.png"
     result = run("sweep", str(MOBILENET), "--vary", "width=0.5,1.0", "--plot", str(out))
     expect_exit(result, 2)

@@ -5,12 +5,13 @@ CPU torch), so the graphs that `convcalc import --torch torchvision.models:NAME`
 kept in tests/models/: exported here by torch.onnx.export (the TorchScript exporter, training mode
 preserved so that batch norms stay), each weight's values dropped (its dims stay: they are all
 the import reads), about a hundred kilobytes each.  Run in a venv with torchvision (see
-../shared/pytorch-facts.md):  python tools/torchvision_onnx.py
+../shared/pytorch-facts.md):  python tools/torchvision_onnx.py [NAME...]
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -23,6 +24,7 @@ MODELS = {  # name: (factory, keyword arguments): weights=None, nothing download
     "resnet50": (torchvision.models.resnet50, {"weights": None}),
     "mobilenet_v2": (torchvision.models.mobilenet_v2, {"weights": None}),
     "efficientnet_b0": (torchvision.models.efficientnet_b0, {"weights": None}),
+    "convnext_tiny": (torchvision.models.convnext_tiny, {"weights": None}),
     "fcn_resnet50": (torchvision.models.segmentation.fcn_resnet50, {"weights": None, "weights_backbone": None}),
 }
 OUT = Path(__file__).resolve().parent.parent / "tests" / "models"
@@ -30,7 +32,8 @@ OUT = Path(__file__).resolve().parent.parent / "tests" / "models"
 
 def main() -> None:
     OUT.mkdir(exist_ok=True)
-    for name, (factory, kwargs) in MODELS.items():
+    for name in sys.argv[1:] or MODELS:  # the names given, else all
+        factory, kwargs = MODELS[name]
         model = factory(**kwargs).train()
         with tempfile.TemporaryDirectory() as directory:
             path = os.path.join(directory, "m.onnx")

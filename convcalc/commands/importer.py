@@ -88,7 +88,8 @@ def torch_onnx(target: str, args: str | None, input_shape: tuple[int, ...]) -> b
 
 
 @returns_exit_code
-def run(model: str | None, output: str | None, input_: str | None, torch_target: str | None, args: str | None) -> int:
+def run(model: str | None, output: str | None, input_: str | None, torch_target: str | None, args: str | None,
+        allow_unknown: bool = False) -> int:
     from ..engine.annotate import annotate_text  # start-up: only this command imports
     from ..engine.importer import import_onnx
 
@@ -102,10 +103,12 @@ def run(model: str | None, output: str | None, input_: str | None, torch_target:
     shape = _shape(input_)
     with about(source if torch_target else ("<stdin>" if source == STDIN else source)):
         data = torch_onnx(torch_target, args, shape or ()) if torch_target else _read(source)
-        imported = import_onnx(data, source, shape)
+        imported = import_onnx(data, source, shape, allow_unknown)
         text = annotate_text(imported.text).text
     for note in imported.notes:
         click.echo(f"convcalc: note: {note}", err=True)
+    for warning in imported.warnings:
+        click.echo(f"convcalc: warning: {warning}", err=True)
     if output in (None, STDIN):
         click.echo(text, nl=False)
         return ExitCode.OK
@@ -122,12 +125,15 @@ def run(model: str | None, output: str | None, input_: str | None, torch_target:
 @click.option("-o", "--output", metavar="FILE", help="Write the spec to FILE, whole or not at all (default: standard output).")
 @click.option("--input", "input_", metavar="SHAPE", callback=lambda ctx, param, value: check_shape(value, "--input"),
               help="The input as HxWxC, for a model whose input size is dynamic (and for --torch).")
+@click.option("--allow-unknown", is_flag=True,
+              help="Write an op convcalc has no kind for as an `opaque` layer (its shape from ONNX, no params), with a "
+              "warning each, so that the rest of the network is usable.")
 @click.option("--torch", "torch_target", metavar="PKG.MOD:FACTORY",
               help="Build a PyTorch model (torchvision.models:resnet50) and import it through torch.onnx.export.")
 @click.option("--args", metavar="JSON", help="With --torch: the factory's keyword arguments, as a JSON object.")
-def import_command(model: str | None, output: str | None, input_: str | None,
+def import_command(model: str | None, output: str | None, input_: str | None, allow_unknown: bool,
                    torch_target: str | None, args: str | None) -> None:
     """Read an ONNX model (or a PyTorch one, with --torch) into a spec: its layers named as the
     model names them, conv → batch norm → activation folded, residuals, concats and repeats found,
     each line annotated with its output shape."""
-    sys.exit(run(model, output, input_, torch_target, args))
+    sys.exit(run(model, output, input_, torch_target, args, allow_unknown))

@@ -58,6 +58,7 @@ class Unit(Record):
 class Imported(Record):
     text: str  # the spec (before annotation)
     notes: tuple[str, ...]  # what the reader wants to know, such as batch norms the exporter folded
+    warnings: tuple[str, ...] = ()  # one per opaque layer (--allow-unknown)
 
 
 def _onnx() -> Any:
@@ -82,6 +83,10 @@ def read_model(data: bytes) -> Any:
         raise SpecError("not an ONNX model, or an empty one: its graph has no nodes or no outputs")
     if len(graph.node) > MOST_NODES:
         raise SpecError(f"the graph has {len(graph.node):,} nodes, more than the {MOST_NODES:,} convcalc imports")
+    for node in graph.node:  # PyTorch's exporter can write movedim's perm with negative axes, which ONNX rejects
+        for a in node.attribute:
+            if node.op_type == "Transpose" and a.name == "perm" and any(v < 0 for v in a.ints):
+                a.ints[:] = [v % len(a.ints) for v in a.ints]
     for t in graph.initializer:  # a weight's values are never read, only its dims: inference runs on a lighter graph
         if len(t.raw_data) > 4096 or len(t.float_data) > 1024:
             t.ClearField("raw_data")
@@ -203,6 +208,28 @@ class Graph:
             for i in node.input:
                 self.consumers.setdefault(i, []).append(node)
         self.outputs = [o.name for o in graph.output]
+        self.layout: dict[str, str] = {self.input: "first"}  # channels "first" (NCHW), "last" (NHWC), or "flat"
+        for node in graph.node:
+            ins = [i for i in node.input if i in self.layout]
+            if not ins:
+                continue
+            layout = self.layout[ins[0]]
+            rank_in = len(self.shapes.get(ins[0], ()))
+            rank = len(self.shapes.get(node.output[0], ()))
+            if node.op_type in ("Flatten", "Gemm") or rank == 2:
+                layout = "flat"
+            elif layout in ("tokens", "inside tokens"):  # attention reshapes its heads; a sequence stays one
+                layout = "tokens" if rank == 3 else "inside tokens"
+            elif node.op_type == "Transpose":
+                perm = list(self.attrs(node).get("perm", []))
+                layout = "tokens" if layout == "merged" and perm == [0, 2, 1] else _moved(perm, layout)
+            elif node.op_type == "Reshape" and layout == "first" and rank_in >= 4 and rank == 3:
+                layout = "merged"  # (N, C, H·W…): a Transpose to (N, T, C) next makes tokens
+            elif node.op_type == "Reshape" and layout != "last":  # a reshape regroups axes, it moves none
+                layout = "first"
+            for out in node.output:
+                if out in self.data:
+                    self.layout[out] = layout
         self._values: dict[str, Any] = {}
 
     def shape(self, tensor: str) -> tuple[int, ...]:
@@ -247,6 +274,16 @@ class Graph:
 
     def data_inputs(self, node: Any) -> list[str]:
         return [i for i in node.input if i and i in self.data]
+
+
+def _moved(perm: Sequence[int], layout: str) -> str:
+    """The layout after a Transpose: channels moved last or back first, else "other"."""
+    rank = len(perm)
+    if rank >= 3 and list(perm) == [0, *range(2, rank), 1] and layout == "first":
+        return "last"
+    if rank >= 3 and list(perm) == [0, rank - 1, *range(1, rank - 1)] and layout == "last":
+        return "first"
+    return "other"
 
 
 def _scope(node: Any) -> str:
@@ -328,6 +365,52 @@ def _conv(g: Graph, node: Any, transposed: bool) -> dict[str, Any]:
     return {"deconv" if transposed else "conv": options}
 
 
+def _dims(shape: Sequence[int]) -> Any:
+    """An ONNX shape (N, C, *spatial) as convcalc writes it: [*spatial, C], or C when flat."""
+    return shape[1] if len(shape) == 2 else [*shape[2:], shape[1]]
+
+
+def _shuffle(g: Graph, unit: Unit) -> Any:
+    """Reshape to (N, g, C/g, *spatial), swap the two, reshape back: ShuffleNet's channel shuffle."""
+    first, swap = unit.nodes[0], next(n for n in unit.nodes if n.op_type == "Transpose")
+    x, grouped, out = g.shape(unit.inputs[0]), g.shape(first.output[0]), g.shape(unit.output)
+    rank = len(x)
+    perm = list(g.attrs(swap).get("perm", []))
+    if (first.op_type != "Reshape" or len(grouped) != rank + 1 or grouped[0] != x[0] or grouped[1] * grouped[2] != x[1]
+            or list(grouped[3:]) != list(x[2:]) or perm != [0, 2, 1, *range(3, rank + 1)] or out != x):
+        raise Unsupported("Reshape → Transpose → Reshape (other than a channel shuffle)")
+    return {"channel_shuffle": {"groups": grouped[1]}}
+
+
+def _constant(g: Graph, tensor: str) -> bool:
+    return tensor in g.initializers or (tensor in g.producer and g.producer[tensor].op_type == "Constant")
+
+
+def _numel(dims: Sequence[int]) -> int:
+    n = 1
+    for d in dims:
+        n *= d
+    return n
+
+
+def _matmul(g: Graph, node: Any, data: str, bias: bool) -> Any:
+    """x · W with W a constant (C, out): a Linear, dense on a flat input, 1×1 conv on channels last."""
+    weight = next((i for i in node.input if i != data), "")
+    if not _constant(g, weight) or len(g.shape(weight)) != 2 or node.input[0] != data:
+        raise Unsupported("MatMul of two computed tensors")
+    options: dict[str, Any] = {"out": g.shape(weight)[1]}
+    if not bias:
+        options["bias"] = False
+    layout = g.layout.get(data, "first")
+    if layout in ("flat", "tokens"):  # (dense acts on each token)
+        return {"dense": options}
+    if layout == "last":
+        return {"pointwise": options}
+    raise Unsupported("MatMul on a channels-first map")
+
+
+ATTENTION_OPS = {"Reshape", "Transpose", "Split", "Squeeze", "Unsqueeze", "Gather", "Slice", "MatMul", "Mul", "Div",
+                 "Softmax", "Identity", "Sqrt", "Cast"}
 RANDOM_OPS = ("Bernoulli", "RandomUniform", "RandomUniformLike", "RandomNormal", "RandomNormalLike")
 
 
@@ -351,10 +434,30 @@ def _layer(g: Graph, unit: Unit) -> Any:
     """The layer for a unit with one data input."""
     ops = [n.op_type for n in unit.nodes]
     node = unit.nodes[-1]
+    layout = g.layout.get(unit.inputs[0], "first")
     if len(ops) > 1:
         kinds = set(ops)
         if kinds == {"Sigmoid", "Mul"}:
             return "silu"
+        if "LayerNormalization" in kinds and kinds <= {"Transpose", "LayerNormalization", "Identity"}:
+            return _layer(g, Unit(tuple(n for n in unit.nodes if n.op_type == "LayerNormalization"), unit.inputs,
+                                  unit.output))  # a channel LayerNorm: to channels last, normalised, back
+        if "ReduceMean" in kinds and "Sqrt" in kinds and kinds <= {"ReduceMean", "Sub", "Pow", "Add", "Sqrt", "Div", "Mul",
+                                                                    "Cast", "Transpose", "Identity"}:
+            return "layernorm"  # LayerNorm before opset 17: its arithmetic
+        if kinds <= {"Reshape", "Transpose", "Identity"} and ops.count("Reshape") == 2 and "Transpose" in kinds:
+            return _shuffle(g, unit)
+        if kinds <= {"Reshape", "Flatten", "Transpose"} and g.layout.get(unit.output) == "tokens":
+            return "tokens"  # a map as a sequence: (N, C, H·W) transposed to (N, T, C)
+        if {"Softmax", "MatMul"} <= kinds and kinds <= ATTENTION_OPS and layout == "tokens":
+            heads = next((g.shape(n.output[0])[3] for n in unit.nodes
+                          if n.op_type == "Reshape" and len(g.shape(n.output[0])) == 5), None)
+            if heads is None:
+                raise Unsupported("attention without a (N, T, 3, heads, C/heads) reshape")
+            return {"attention_core": {"heads": heads}}  # fold joins it with its q, k, v and output projections
+        if kinds in ({"MatMul", "Add"}, {"MatMul"}):  # a Linear on more than two dimensions
+            matmul = next(n for n in unit.nodes if n.op_type == "MatMul")
+            return _matmul(g, matmul, unit.inputs[0], bias="Add" in kinds)
         if "Erf" in kinds and kinds <= {"Div", "Erf", "Add", "Mul"}:
             return "gelu"
         if "InstanceNormalization" in kinds and kinds <= {"Reshape", "InstanceNormalization", "Shape", "Mul", "Add"}:
@@ -386,6 +489,45 @@ def _layer(g: Graph, unit: Unit) -> Any:
         raise Unsupported(f"Clip to [{low}, {high}]")
     if op in ("Mul", "Div") and _random(g, [i for i in node.input if i and i not in g.data]):
         return "drop_path"  # training-mode stochastic depth: x times a random mask (its rate is not in the graph's shapes)
+    if op == "Concat" and layout == "tokens" and int(a.get("axis", 1)) % 3 == 1:  # (the one data input)
+        other = [i for i in node.input if i not in g.data]
+        if len(other) == 1 and node.input[0] == other[0] and _numel(g.shape(other[0])[1:]) == g.shape(unit.inputs[0])[2]:
+            return "class_token"  # a learned token put first
+        raise Unsupported("Concat of a constant (other than a class token)")
+    if op == "Gather" and layout == "tokens" and int(a.get("axis", 0)) == 1:
+        index = g.value(node.input[1])
+        if index.shape == () and int(index) == 0:
+            return {"token_pool": {"mode": "first"}}
+        raise Unsupported("Gather of a token other than the first")
+    if op == "ReduceMean" and layout == "tokens":
+        axes = list(a.get("axes", [])) or ([int(v) for v in g.value(node.input[1])] if len(node.input) > 1 else [])
+        if [x % 3 for x in axes] == [1] and not a.get("keepdims", 1) == 1:
+            return {"token_pool": {"mode": "mean"}}
+        raise Unsupported("ReduceMean (other than a mean of the tokens)")
+    if op == "Transpose":
+        before, after = layout, g.layout.get(unit.output, "other")
+        if {before, after} == {"first", "last"}:
+            return None  # channels moved last or back: convcalc's shapes have no layout
+        raise Unsupported("Transpose (other than moving channels last and back)")
+    if op == "LayerNormalization":
+        rank = len(g.shape(node.input[0]))
+        if int(a.get("axis", -1)) % rank != rank - 1 or (g.layout.get(node.input[0]) == "first" and rank > 2):
+            raise Unsupported("LayerNormalization over other axes than the channels")
+        return {"layernorm": {"eps": float(f"{a['epsilon']:.3g}")}} if "epsilon" in a and abs(a["epsilon"] - 1e-5) > 1e-9 \
+            else "layernorm"
+    if op == "MatMul":
+        return _matmul(g, node, unit.inputs[0], bias=False)
+    if op == "Add" and all(i in g.data or _constant(g, i) for i in node.input):
+        constant = next(i for i in node.input if i not in g.data)
+        if layout == "tokens" and g.shape(constant)[1:] == g.shape(unit.inputs[0])[1:]:
+            return "position_embedding"  # a learned vector per position and channel
+        return {"bias": {}}  # a constant added after a MatMul: its bias (fold joins them, or it is refused)
+    if op == "Mul":
+        constant = [i for i in node.input if i not in g.data]
+        channels = g.shape(unit.inputs[0])[-1 if layout == "last" else 1]
+        if len(constant) == 1 and _constant(g, constant[0]) and _numel(g.shape(constant[0])) == channels > 1:
+            return "layer_scale"  # a learnable scale per channel (ConvNeXt's gamma)
+        raise Unsupported("Mul by a constant")
     if op == "Softmax":
         return "softmax"
     if op in POOLS:
@@ -441,16 +583,22 @@ def _layer(g: Graph, unit: Unit) -> Any:
         if named != "nearest":
             options["mode"] = named
         return {"upsample": options}
-    if op == "Slice":  # a centre crop (U-Net's skips), and nothing else
+    if op == "Slice":  # a centre crop of the spatial axes (U-Net's skips), or a run of channels (a split)
         whole, out = g.shape(node.input[0]), g.shape(unit.output)
         starts = [int(v) for v in g.value(node.input[1])]
+        ends = [int(v) for v in g.value(node.input[2])]
         axes = [int(v) % len(whole) for v in g.value(node.input[3])] if len(node.input) > 3 and node.input[3] \
             else list(range(len(starts)))
         steps = [int(v) for v in g.value(node.input[4])] if len(node.input) > 4 and node.input[4] else [1] * len(axes)
+        if axes == [1] and steps == [1] and g.layout.get(unit.inputs[0]) == "first":
+            start = starts[0] + whole[1] if starts[0] < 0 else min(starts[0], whole[1])
+            return {"channel_slice": {"start": start, "stop": start + out[1]}} if start else \
+                {"channel_slice": {"stop": out[1]}}
         centred = all(axis >= 2 and step == 1 and start % whole[axis] == (whole[axis] - out[axis]) // 2
                       for axis, start, step in zip(axes, starts, steps))
         if not centred or out[:2] != whole[:2]:
-            raise Unsupported("Slice (other than a centre crop of the spatial axes)")
+            raise Unsupported("Slice (other than a centre crop of the spatial axes or a run of channels)")
+        del ends
         return {"crop": {"to": _per_axis(out[2:])}}
     if op == "DepthToSpace":
         if a.get("mode", b"DCR") not in (b"CRD", "CRD"):
@@ -468,6 +616,8 @@ class Item:
         self.value = value
         self.name = name
         self.target = False  # another layer joins with this one's output (`with:`): keep its name
+        self.comment = ""  # said at the end of its line (an opaque layer's op types and node)
+        self.call = False  # a call of a block the import defined
 
     @property
     def kind(self) -> str:
@@ -475,7 +625,8 @@ class Item:
 
     @property
     def options(self) -> dict[str, Any]:
-        return {} if isinstance(self.value, str) else self.value[self.kind]
+        value = {} if isinstance(self.value, str) else self.value[self.kind]
+        return value if isinstance(value, dict) else {}  # (`from: NAME` has a name, not options)
 
 
 def _sanitised(text: str) -> str | None:
@@ -515,7 +666,13 @@ class Reader:
             fork = self._common(unit.inputs)
             self.idom[out] = fork
             self.depth[out] = self.depth[fork] + 1
-        self.unsupported: dict[str, list[str]] = {}
+        self.unsupported: dict[str, list[str]] = {}  # op types (or patterns) → the nodes that have them
+        self.joins: dict[str, list[str]] = {}  # likewise for joins, which no opaque layer can stand for
+        self.opaque: list[tuple[str, str]] = []  # (node, op types) of each unit without a kind
+        self.walked: set[str] = set()  # the tensors the walk has been through
+        self.order = {o: n for n, node in enumerate(g.nodes) for o in node.output}  # graph order
+        self.targets: set[str] = set()  # the names that a `with:`, `from:` or `outputs:` refers to
+        self.made: dict[str, Item] = {}  # tensor → the item that makes it (a layer or a join)
         self.by_tensor: dict[str, Item] = {}
 
     def _common(self, tensors: Sequence[str]) -> str:
@@ -536,26 +693,145 @@ class Reader:
             unit = self.units.get(t)
             if unit is None:
                 raise SpecError(f"tensor '{visible(t)}' has no producer convcalc can follow")
+            if t in self.walked:
+                raise SpecError(f"tensor '{visible(t)}' is reached twice: an output that branches off inside a join "
+                                "is not imported yet")
+            self.walked.add(t)
             if len(unit.inputs) == 1:
-                items.append(self.by_tensor.get(t) or self._item(unit))
+                item = self.by_tensor.get(t) or self._item(unit)
+                if item.value is not None:  # (None: a layout change, nothing to convcalc)
+                    items.append(item)
+                    self.made[t] = item
                 t = unit.inputs[0]
                 continue
             fork = self.idom[t] or self.g.input
-            branches = [self.chain(fork, i) for i in unit.inputs]
-            joined = self._join(unit, branches, fork)
+            deepest = max(unit.inputs, key=lambda i: self.order.get(i, -1))  # the input made last
+            before = self._before(deepest, fork)
+            if any(i not in (fork, deepest) and i in before for i in unit.inputs):
+                joined = self._chained_join(unit, fork, deepest)  # SPPF, YOLO's neck: inputs on one path
+            else:
+                branches = [self.chain(fork, i) for i in unit.inputs]
+                joined = self._join(unit, branches, fork)
+            if joined:
+                self.made[t] = joined[-1]
             items.extend(reversed(joined))
             t = fork
         items.reverse()
         return items
+
+    def _before(self, tensor: str, fork: str) -> set[str]:
+        """The data tensors on some path from ``fork`` to ``tensor``, ``fork`` left out."""
+        out: set[str] = set()
+        todo = [tensor]
+        while todo:
+            t = todo.pop()
+            if t in out or t == fork or t not in self.units:
+                continue
+            out.add(t)
+            todo.extend(self.units[t].inputs)
+        return out
+
+    def _chained_join(self, unit: Unit, fork: str, deepest: str) -> list[Item]:
+        """A join of tensors on one path (SPPF's x, pool(x), pool(pool(x)); YOLO's neck, whose
+        concats read layers from before the last upsample): the path to the last input written
+        once, the others read back by name (`from:` in a branch, or `with:`)."""
+        inline = self.chain(fork, deepest)
+        names: list[str | None] = []  # per input: None for the current tensor, else the tensor's layer
+        for i in unit.inputs:
+            if i == deepest:
+                names.append(None)
+            elif i == self.g.input:
+                names.append("input")
+            elif i == fork:
+                name = self._target(fork)
+                if name is None:
+                    raise SpecError(f"tensor '{visible(fork)}' cannot be named for a join: not imported yet")
+                names.append(name)
+            else:
+                item = self.made.get(i)
+                if item is None or all(item is not x for x in inline):
+                    raise SpecError(f"tensor '{visible(i)}' is joined from inside another join: not imported yet")
+                names.append(self._mark(item, f"part{len(names)}"))
+        op = unit.nodes[-1].op_type
+        kind = {"Add": "add", "Sum": "add", "Concat": "concat", "Mul": "mul"}.get(op)
+        if kind is None or len(unit.nodes) > 1 or (op == "Concat" and int(self.g.attrs(unit.nodes[-1]).get("axis", 1)) != 1):
+            self.joins.setdefault(" → ".join(n.op_type for n in unit.nodes), []).append(unit.nodes[-1].name or unit.output)
+            return inline
+        name = _name_of(self.g, unit)
+        if len(names) == 2 and (kind != "concat" or names[0] is None) and names.count(None) == 1:
+            other = next(n for n in names if n is not None)
+            return [*inline, Item({kind: {"with": other}}, name)]  # (a concat's current tensor comes first)
+        branches = [[] if n is None else [Item({"from": n})] for n in names]
+        return [*inline, Item({kind: {"branches": branches}}, name)]
+
+    def network(self) -> tuple[list[Item], list[str]]:
+        """The top-level layers, and the names of the outputs when there are several: the walk
+        goes to the output made last, and each other one goes on ``from:`` the top-level layer it
+        branches off (YOLO's heads)."""
+        g = self.g
+        if len(set(g.outputs)) != len(g.outputs) or g.input in g.outputs:
+            raise SpecError("an output is listed twice, or is the input itself: convcalc imports a network that computes each")
+        main = max(g.outputs, key=lambda o: self.order.get(o, -1))  # made last: it usually reads what the others branch off
+        items = self.chain(g.input, main)
+        if len(g.outputs) == 1:
+            return items, []
+        top = {id(item) for item in items}
+        segments: list[list[Item]] = []  # each other output: `from:` its fork, then its own layers
+        for out in g.outputs:
+            if out == main or out in self.walked:
+                continue
+            fork = out
+            while fork != g.input and not (fork in self.made and id(self.made[fork]) in top):
+                fork = self.idom.get(fork) or g.input
+            start = Item({"from": "input" if fork == g.input else self._mark(self.made[fork], f"branch{len(items)}")})
+            segments.append([start, *self.chain(fork, out)])
+            top |= {id(item) for item in segments[-1]}
+        items = self._interleaved(items, segments)
+        top = {id(item) for item in items}
+        names = []
+        for n, out in enumerate(g.outputs):
+            item = self.made.get(out)
+            if item is None or id(item) not in top:
+                raise SpecError(f"output '{visible(out)}' is made inside a join: an output there is not imported yet")
+            names.append(self._mark(item, f"output{n + 1}"))
+        return items, names
+
+    def _interleaved(self, main: list[Item], segments: list[list[Item]]) -> list[Item]:
+        """The outputs' segments among the main layers in the graph's order (YOLO: the three
+        heads after the neck, as the model runs them), going on `from:` the main layer before."""
+        where = {id(item): self.order[t] for t, item in self.made.items() if t in self.order}
+
+        def first(segment: list[Item]) -> int:
+            return min((where[id(i)] for i in segment if id(i) in where), default=len(self.order))
+
+        pending = sorted(segments, key=first)
+        out: list[Item] = []
+        position, previous = -1, None
+        for item in main:
+            position = where.get(id(item), position)
+            inserted = False
+            while pending and first(pending[0]) < position:
+                out += pending.pop(0)
+                inserted = True
+            if inserted and previous is not None:
+                out.append(Item({"from": self._mark(previous, f"branch{len(out)}")}))
+            out.append(item)
+            previous = item
+        for segment in pending:
+            out += segment
+        return out
 
     def _item(self, unit: Unit) -> Item:
         try:
             value = _layer(self.g, unit)
         except Unsupported as err:
             self.unsupported.setdefault(err.ops, []).append(unit.nodes[-1].name or unit.output)
-            value = {"opaque": {"out": list(self.g.shape(unit.output)[1:])}}
+            self.opaque.append((unit.nodes[-1].name or unit.output, err.ops))
+            value = {"opaque": {"out": _dims(self.g.shape(unit.output))}}
         weighted = any(i in self.g.initializers for n in unit.nodes for i in n.input[1:])
         item = Item(value, _name_of(self.g, unit) if weighted else None)  # a relu's name would only be noise
+        if isinstance(value, dict) and "opaque" in value:
+            item.comment = f"ONNX {visible(self.opaque[-1][1])} at {visible(self.opaque[-1][0])}"
         self.by_tensor[unit.output] = item
         return item
 
@@ -565,8 +841,8 @@ class Reader:
         name = _name_of(self.g, unit)
         if len(unit.nodes) > 1 or op not in JOINS or (op == "Concat" and int(self.g.attrs(node).get("axis", 1)) != 1):
             ops = " → ".join(n.op_type for n in unit.nodes)
-            self.unsupported.setdefault(ops, []).append(node.name or unit.output)
-            return [Item({"opaque": {"out": list(self.g.shape(unit.output)[1:])}}, name)]
+            self.joins.setdefault(ops, []).append(node.name or unit.output)
+            return []
         empty = [not b for b in branches]
         if op == "Mul":
             if len(branches) == 2 and sum(empty) == 1:
@@ -574,8 +850,8 @@ class Reader:
                 if [i.value for i in body] == ["sigmoid"]:
                     return [Item("silu", name)]
                 return [Item({"scale": {"body": body}}, name)]
-            self.unsupported.setdefault("Mul of two computed tensors", []).append(node.name or unit.output)
-            return [Item({"opaque": {"out": list(self.g.shape(unit.output)[1:])}}, name)]
+            self.joins.setdefault("Mul of two computed tensors", []).append(node.name or unit.output)
+            return []
         deep = [b for b in branches if any(i.kind in ("residual", "concat", "add") for i in b)]
         skip = sum(empty) == 1 and len(branches) == 2 and deep and fork != self.g.input
         kind = "concat" if op == "Concat" else "add"
@@ -586,8 +862,8 @@ class Reader:
         if op == "Concat":
             return [Item({"concat": {"branches": branches}}, name)]
         if len(branches) != 2 or all(empty):
-            self.unsupported.setdefault(f"{op} of {len(branches)} tensors", []).append(node.name or unit.output)
-            return [Item({"opaque": {"out": list(self.g.shape(unit.output)[1:])}}, name)]
+            self.joins.setdefault(f"{op} of {len(branches)} tensors", []).append(node.name or unit.output)
+            return []
         body, shortcut = sorted(branches, key=len, reverse=True)
         return [Item({"residual": {"body": body, **({"shortcut": shortcut} if shortcut else {})}}, name)]
 
@@ -598,9 +874,20 @@ class Reader:
             return None
         item = self.by_tensor.get(tensor) or self._item(unit)
         self.by_tensor[tensor] = item
-        item.target = True
-        item.name = item.name or _name_of(self.g, unit) or f"skip{len(self.by_tensor)}"
-        return item.name
+        return self._mark(item, _name_of(self.g, unit) or f"skip{len(self.by_tensor)}")
+
+    def _mark(self, item: Item, fallback: str) -> str:
+        """Make ``item`` a target of `with:`, `from:` or `outputs:`, its name unique among targets."""
+        if item.target and item.name:
+            return item.name
+        name = base = item.name or fallback
+        n = 1
+        while name in self.targets or name == "input":
+            n += 1
+            name = f"{base}_{n}"
+        item.target, item.name = True, name
+        self.targets.add(name)
+        return name
 
 
 CONV_KINDS = ("conv", "deconv")
@@ -617,15 +904,30 @@ def fold(items: list[Item]) -> list[Item]:
                 value = item.options[key]
                 item.options[key] = [fold(b) for b in value] if key == "branches" else fold(value)
         last = out[-1] if out else None
-        if last is not None and last.kind in CONV_KINDS and not last.target:
+        if len(out) >= 2 and last is not None and last.kind == "attention_core" and item.kind == "dense":
+            qkv = out[-2]
+            if qkv.kind != "dense" or qkv.options["out"] != 3 * item.options["out"] or \
+                    qkv.options.get("bias", True) != item.options.get("bias", True):
+                raise SpecError("attention whose projections convcalc cannot read: not imported yet")
+            options = {"heads": last.options["heads"], **({"bias": False} if item.options.get("bias") is False else {})}
+            out[-2:] = [Item({"attention": options})]
+            continue
+        if item.kind == "bias":
+            if last is None or last.kind not in (*CONV_KINDS, "pointwise", "dense") or last.options.get("bias") is not False:
+                raise SpecError("an Add of a constant that follows no layer without a bias: convcalc has no kind for it")
+            del last.options["bias"]
+            continue
+        if last is not None and last.kind in (*CONV_KINDS, "pointwise") and not last.target:
             options = last.options
             if item.value == "batchnorm" and "bn" not in options and "act" not in options:
                 options["bn"] = True
-                last.target = item.target
+                if item.target:  # the folded layer now makes the tensor a `with:` or `from:` names
+                    last.target, last.name = True, item.name
                 continue
             if isinstance(item.value, str) and item.value in FOLDED_ACTS and "act" not in options:
                 options["act"] = item.value
-                last.target = item.target
+                if item.target:  # the folded layer now makes the tensor a `with:` or `from:` names
+                    last.target, last.name = True, item.name
                 continue
         out.append(item)
     return out
@@ -670,8 +972,7 @@ def repeats(items: list[Item]) -> list[Item]:
             count = 1
             while keys[i + count * length: i + (count + 1) * length] == keys[i: i + length]:
                 count += 1
-            construct = any(isinstance(x.value, dict) and x.kind in ("residual", "concat", "scale")
-                            for x in items[i: i + length])
+            construct = any(isinstance(x.value, dict) and (x.kind in CONSTRUCTS or x.call) for x in items[i: i + length])
             if count > 1 and (count * length >= 3 or construct) and count * length > best_count * best_length:
                 best_length, best_count = length, count
         if best_count > 1:
@@ -696,6 +997,114 @@ def _unnamed(item: Item) -> Item:
     return item
 
 
+class Block(Record):
+    name: str
+    args: dict[str, Any]  # name → default (the first call's value)
+    layers: list[Item]  # the first occurrence, its varying numbers replaced by `$arg`
+
+
+CONSTRUCTS = ("residual", "concat", "scale")
+
+
+def _skeleton(value: Any, leaves: list[Any], path: str = "") -> Any:
+    """``value`` with each number replaced by its path (collected in ``leaves``), names dropped."""
+    if isinstance(value, Item):
+        return ["item", _skeleton(value.value, leaves, path)]
+    if isinstance(value, dict):
+        return {k: _skeleton(v, leaves, f"{path}.{k}") for k, v in value.items() if k != "name"}
+    if isinstance(value, list):
+        if value and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+            leaves.append((path, list(value)))
+            return "#"
+        return [_skeleton(v, leaves, f"{path}[{n}]") for n, v in enumerate(value)]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        leaves.append((path, value))
+        return "#"
+    return value
+
+
+def blocks(items: list[Item]) -> tuple[list[Item], list[Block]]:
+    """Constructs of the top-level list that occur twice or more with one structure (ResNet's
+    bottlenecks, MobileNet's inverted residuals) as block calls, their differing numbers as
+    args: each block is defined once, and `repeat` then folds runs of equal calls."""
+    import json  # start-up: with the import
+
+    groups: dict[str, list[tuple[int, list[Any]]]] = {}
+    ends: dict[int, int] = {}  # a construct's position → one past its trailing activations (ResNet's relu)
+    for n, item in enumerate(items):
+        if item.kind in CONSTRUCTS and not item.target and not _has_with(item):
+            end = n + 1
+            while end < len(items) and items[end].value in FOLDED_ACTS and not items[end].target:
+                end += 1
+            ends[n] = end
+            leaves: list[Any] = []
+            key = json.dumps(_skeleton(items[n:end], leaves), sort_keys=True)
+            groups.setdefault(key, []).append((n, leaves))
+    calls: dict[int, Item] = {}
+    defined: list[Block] = []
+    for occurrences in (g for g in groups.values() if len(g) >= 2):
+        first_at, first_leaves = occurrences[0]
+        vectors = [[leaves[k][1] for _, leaves in occurrences] for k in range(len(first_leaves))]
+        args: dict[str, Any] = {}
+        arg_of: dict[int, str] = {}
+        by_vector: dict[str, str] = {}
+        for k, (path, _) in enumerate(first_leaves):
+            if all(v == vectors[k][0] for v in vectors[k]):
+                continue  # the same in every call: written in the block
+            shown = json.dumps(vectors[k])
+            if shown not in by_vector:
+                word = re.sub(r"[^a-z_]", "", path.rpartition(".")[2]) or "n"
+                name, count = word, 1
+                while name in args:
+                    count += 1
+                    name = f"{word}{count}"
+                by_vector[shown] = name
+                args[name] = vectors[k][0]
+            arg_of[k] = by_vector[shown]
+        block = Block(f"{items[first_at].kind}_{chr(ord('a') + len(defined))}", args,
+                      _templated(items[first_at:ends[first_at]], arg_of, first_leaves))
+        defined.append(block)
+        for n, leaves in occurrences:
+            call_args = {arg_of[k]: leaves[k][1] for k in arg_of}
+            calls[n] = Item({block.name: dict(sorted(call_args.items(), key=lambda kv: list(args).index(kv[0])))},
+                            items[n].name)
+            calls[n].call = True
+    out: list[Item] = []
+    n = 0
+    while n < len(items):
+        if n in calls:
+            out.append(calls[n])
+            n = ends[n]
+        else:
+            out.append(items[n])
+            n += 1
+    return out, defined
+
+
+def _templated(items: list[Item], arg_of: dict[int, str], leaves: list[Any]) -> list[Item]:
+    """A copy of ``items`` whose numbers at the varying leaves are `$arg`, inner names kept."""
+    counter = iter(range(len(leaves)))
+
+    def copy(value: Any) -> Any:
+        if isinstance(value, Item):
+            twin = Item(copy(value.value), value.name)
+            twin.comment = value.comment
+            return twin
+        if isinstance(value, dict):
+            return {k: (v if k == "name" else copy(v)) for k, v in value.items()}
+        if isinstance(value, list):
+            if value and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+                k = next(counter)
+                return f"${arg_of[k]}" if k in arg_of else value
+            return [copy(v) for v in value]
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            k = next(counter)
+            return f"${arg_of[k]}" if k in arg_of else value
+        return value
+
+    return [Item(copy(item.value)) for item in items]
+
+
 # --- the spec's text -----------------------------------------------------------------------------
 
 def _scalar(value: Any) -> str:
@@ -711,8 +1120,9 @@ def _scalar(value: Any) -> str:
 def _lines(items: list[Item], indent: int, used: set[str]) -> list[str]:
     pad = " " * indent
     lines: list[str] = []
+    reserved = {i.name for i in items if i.target and i.name}  # a name a `with:` or `from:` refers to
     for item in items:
-        name = item.name if item.name and item.name not in used else None
+        name = item.name if item.name and item.name not in used and (item.target or item.name not in reserved) else None
         if name:
             used.add(name)
         options = {k: v for k, v in item.options.items()}
@@ -720,11 +1130,15 @@ def _lines(items: list[Item], indent: int, used: set[str]) -> list[str]:
         flat = {k: v for k, v in options.items() if k not in nested}
         if name:
             flat["name"] = name
+        if item.kind == "from":
+            lines.append(f"{pad}- from: {item.value['from']}")
+            continue
         if not nested:
             if isinstance(item.value, str) and not name:
-                lines.append(f"{pad}- {item.kind}")
+                line = f"{pad}- {item.kind}"
             else:
-                lines.append(f"{pad}- {item.kind}: {{{', '.join(f'{k}: {_scalar(v)}' for k, v in flat.items())}}}")
+                line = f"{pad}- {item.kind}: {{{', '.join(f'{k}: {_scalar(v)}' for k, v in flat.items())}}}"
+            lines.append(f"{line}  # {item.comment}" if item.comment else line)
             continue
         lines.append(f"{pad}- {item.kind}:")
         for k, v in flat.items():
@@ -749,21 +1163,23 @@ class Source(Record):
     opset: int
 
 
-def import_onnx(data: bytes, source: str, input_shape: Sequence[int] | None = None) -> Imported:
+def import_onnx(data: bytes, source: str, input_shape: Sequence[int] | None = None,
+                allow_unknown: bool = False) -> Imported:
     """The spec for an ONNX model (its bytes); SpecError for a model convcalc cannot read."""
     model = folded(infer(read_model(data), input_shape))
     g = Graph(model)
-    if len(g.outputs) != 1:
-        raise SpecError(f"the model has {len(g.outputs)} outputs ({', '.join(visible(o) for o in g.outputs)}): "
-                        "convcalc imports a network with one, for now")
     reader = Reader(g)
-    items = reader.chain(g.input, g.outputs[0])
+    items, outputs = reader.network()
     ops = Counter(n.op_type for n in g.nodes)
-    if reader.unsupported:
+    refused = {**({} if allow_unknown else reader.unsupported), **reader.joins}
+    if refused:
         listed = "; ".join(f"{visible(op)} ×{len(names)} ({', '.join(visible(n) for n in names[:3])}"
-                           f"{', …' if len(names) > 3 else ''})" for op, names in sorted(reader.unsupported.items()))
-        raise SpecError(f"convcalc has no kind for {len(reader.unsupported)} op type(s): {listed}")
-    items = repeats(fold(items))
+                           f"{', …' if len(names) > 3 else ''})" for op, names in sorted(refused.items()))
+        hint = "" if allow_unknown or reader.joins else " (--allow-unknown writes each as an opaque layer)"
+        joins = " (a join of several tensors: an opaque layer cannot stand for one)" if reader.joins else ""
+        raise SpecError(f"convcalc has no kind for {len(refused)} op type(s): {listed}{hint}{joins}")
+    items, defined = blocks(fold(items))
+    items = repeats(items)
     shape = g.shape(g.input)
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     producer = " ".join(visible(p) for p in (model.producer_name, model.producer_version) if p) or "an unnamed exporter"
@@ -772,12 +1188,23 @@ def import_onnx(data: bytes, source: str, input_shape: Sequence[int] | None = No
         notes.append("the graph has no BatchNormalization: if the model had batch norms, the exporter folded them into "
                      "the convs (their biases), which cannot be undone; export with "
                      "training=torch.onnx.TrainingMode.PRESERVE to keep them")
+    warnings = []
+    for node, op in reader.opaque:
+        warnings.append(f"node '{visible(node)}' ({visible(op)}) is an opaque layer: its shape from ONNX, no params or MACs; "
+                     "export, solve, --rf, --memory and --train refuse the spec until it is replaced")
     header = [f"# Imported by convcalc from {visible(source)} (ONNX opset {opset}, made by {producer}).",
               "# Each line ends with its output shape; `convcalc show` prints the figures."]
     name = model.graph.name if model.graph.name not in EXPORTER_NAMES else re.sub(r"\.onnx$", "", source.rpartition("/")[2])
-    body = ["convcalc: 1", f"name: {_quoted(name)}",
-            f"input: {'x'.join(map(str, (*shape[2:], shape[1])))}", "layers:", *_lines(items, 2, set())]
-    return Imported("\n".join([*header, *body]) + "\n", tuple(notes))
+    body = ["convcalc: 1", f"name: {_quoted(name)}", f"input: {'x'.join(map(str, (*shape[2:], shape[1])))}"]
+    if defined:
+        body.append("blocks:")
+        for block in defined:
+            body += [f"  {block.name}:", f"    args: {{{', '.join(f'{k}: {_scalar(v)}' for k, v in block.args.items())}}}",
+                     "    layers:", *_lines(repeats(block.layers), 6, set())]
+    body += ["layers:", *_lines(items, 2, set())]
+    if outputs:
+        body.append(f"outputs: [{', '.join(outputs)}]")
+    return Imported("\n".join([*header, *body]) + "\n", tuple(notes), tuple(warnings))
 
 
 def _quoted(text: str) -> str:
