@@ -399,3 +399,29 @@ def test_torch_without_torch_names_the_extra_and_a_bad_target_is_one_line(monkey
     expect_exit(result, 2)
     assert result.stderr == ("torchvision.models:resnet50: error: --torch needs PyTorch: pip install 'convcalc[torch]' "
                              "(and onnx: 'convcalc[onnx]')\n")
+
+
+def _shape_constant(name: str, dims: list[int]) -> Any:
+    return helper.make_tensor(name, TensorProto.INT64, [len(dims)], dims)
+
+
+@pytest.mark.parametrize(
+    ("middle", "perm", "kind"),
+    [
+        ([1, 2, 4, 6, 5], [0, 2, 1, 3, 4], "channel_shuffle: {groups: 2}"),  # (N, g, C/g, H, W), groups swapped
+        ([1, 2, 2, 2, 6, 5], [0, 1, 4, 2, 5, 3], "pixel_shuffle: {factor: 2}"),  # (N, C/r², r, r, H, W)
+    ],
+)
+def test_reshape_transpose_reshape_is_a_channel_or_pixel_shuffle(middle: list[int], perm: list[int], kind: str) -> None:
+    out = [1, 8, 6, 5] if len(middle) == 5 else [1, 2, 12, 10]
+    nodes = [
+        helper.make_node("Reshape", ["x", "s1"], ["a"], name="/shuffle/Reshape"),
+        helper.make_node("Transpose", ["a"], ["b"], name="/shuffle/Transpose", perm=perm),
+        helper.make_node("Reshape", ["b", "s2"], ["y"], name="/shuffle/Reshape_1"),
+    ]
+    data = model(nodes, [value("x", 1, 8, 6, 5)], [value("y", *out)],
+                 [_shape_constant("s1", middle), _shape_constant("s2", out)])
+    text = import_onnx(data, "m.onnx").text
+    assert text.splitlines()[-1] == f"  - {kind}"
+    report = convcalc.evaluate(convcalc.load(text))
+    assert report.output.dims == (*out[2:], out[1])

@@ -43,6 +43,7 @@ ACTIVATIONS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "HardSwish"
 POOLS = {"MaxPool": "max", "AveragePool": "avg"}
 GLOBAL_POOLS = {"GlobalAveragePool": "avg", "GlobalMaxPool": "max"}
 JOINS = ("Add", "Sum", "Concat", "Mul")
+FLOATS = (1, 10, 11, 16)  # TensorProto's FLOAT, FLOAT16, DOUBLE, BFLOAT16: what a weight is
 PASS = ("Identity",)  # nodes that change nothing
 SHAPE_OPS = ("Shape", "Size")  # nodes that read only their input's shape
 
@@ -382,6 +383,18 @@ def _shuffle(g: Graph, unit: Unit) -> Any:
     return {"channel_shuffle": {"groups": grouped[1]}}
 
 
+def _pixel_shuffle(g: Graph, unit: Unit) -> Any:
+    """Reshape to (N, C/r², r, r, H, W), transpose to (N, C/r², H, r, W, r), reshape back:
+    PixelShuffle written out (an exporter that does not use DepthToSpace)."""
+    first, swap = unit.nodes[0], next(n for n in unit.nodes if n.op_type == "Transpose")
+    x, split, out = g.shape(unit.inputs[0]), g.shape(first.output[0]), g.shape(unit.output)
+    perm = list(g.attrs(swap).get("perm", []))
+    if (len(x) != 4 or len(split) != 6 or split[2] != split[3] or perm != [0, 1, 4, 2, 5, 3]
+            or out != (x[0], split[1], x[2] * split[2], x[3] * split[2])):
+        raise Unsupported("Reshape → Transpose → Reshape (other than a channel or pixel shuffle)")
+    return {"pixel_shuffle": {"factor": split[2]}}
+
+
 def _constant(g: Graph, tensor: str) -> bool:
     return tensor in g.initializers or (tensor in g.producer and g.producer[tensor].op_type == "Constant")
 
@@ -446,7 +459,8 @@ def _layer(g: Graph, unit: Unit) -> Any:
                                                                     "Cast", "Transpose", "Identity"}:
             return "layernorm"  # LayerNorm before opset 17: its arithmetic
         if kinds <= {"Reshape", "Transpose", "Identity"} and ops.count("Reshape") == 2 and "Transpose" in kinds:
-            return _shuffle(g, unit)
+            return _shuffle(g, unit) if len(g.shape(unit.nodes[0].output[0])) == len(g.shape(unit.inputs[0])) + 1 \
+                else _pixel_shuffle(g, unit)
         if kinds <= {"Reshape", "Flatten", "Transpose"} and g.layout.get(unit.output) == "tokens":
             return "tokens"  # a map as a sequence: (N, C, H·W) transposed to (N, T, C)
         if {"Softmax", "MatMul"} <= kinds and kinds <= ATTENTION_OPS and layout == "tokens":
@@ -828,7 +842,8 @@ class Reader:
             self.unsupported.setdefault(err.ops, []).append(unit.nodes[-1].name or unit.output)
             self.opaque.append((unit.nodes[-1].name or unit.output, err.ops))
             value = {"opaque": {"out": _dims(self.g.shape(unit.output))}}
-        weighted = any(i in self.g.initializers for n in unit.nodes for i in n.input[1:])
+        weighted = any(i in self.g.initializers and self.g.initializers[i].data_type in FLOATS
+                       for n in unit.nodes for i in n.input[1:])  # a shape or an index is no weight
         item = Item(value, _name_of(self.g, unit) if weighted else None)  # a relu's name would only be noise
         if isinstance(value, dict) and "opaque" in value:
             item.comment = f"ONNX {visible(self.opaque[-1][1])} at {visible(self.opaque[-1][0])}"
