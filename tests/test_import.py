@@ -425,3 +425,12 @@ def test_reshape_transpose_reshape_is_a_channel_or_pixel_shuffle(middle: list[in
     assert text.splitlines()[-1] == f"  - {kind}"
     report = convcalc.evaluate(convcalc.load(text))
     assert report.output.dims == (*out[2:], out[1])
+
+
+def test_standard_input_in_and_out_makes_a_pipe() -> None:
+    result = run("import", "-", input=conv_net())
+    expect_exit(result, 0)
+    assert result.stdout.startswith("# Imported by convcalc from <stdin> (ONNX opset 17, made by tests).\n")
+    shown = run("show", "-", "-f", "json", input=result.stdout)
+    expect_exit(shown, 0)
+    assert '"params": 306' in shown.stdout  # 8·3·3·3 + 10·8 + 10, as the hand-made graph's weights say

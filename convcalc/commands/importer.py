@@ -100,10 +100,11 @@ def run(model: str | None, output: str | None, input_: str | None, torch_target:
     if args is not None and torch_target is None:
         raise click.UsageError("--args goes with --torch")
     source = torch_target or model or STDIN
+    shown = "<stdin>" if source == STDIN else source
     shape = _shape(input_)
-    with about(source if torch_target else ("<stdin>" if source == STDIN else source)):
+    with about(shown):
         data = torch_onnx(torch_target, args, shape or ()) if torch_target else _read(source)
-        imported = import_onnx(data, source, shape, allow_unknown)
+        imported = import_onnx(data, shown, shape, allow_unknown)
         text = annotate_text(imported.text).text
     for note in imported.notes:
         click.echo(f"convcalc: note: {note}", err=True)

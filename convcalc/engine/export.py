@@ -31,7 +31,6 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-from ..base.errors import SpecError
 from ..base.version import __version__
 from .evaluate import Group, Output, Report, Row, evaluate, refuse_without_torch
 from ..model.joins import Join

@@ -10,16 +10,21 @@ which may point anywhere), after a size check, and every way it can be malformed
    GroupNorm as InstanceNormalization between Reshapes) is one unit with one data input; a
    group that is not that is split back into its nodes.  Constant sub-graphs (a Pad's pads,
    Resize's scales) are evaluated by ONNX's reference evaluator when a unit needs their value.
-2. **Kinds.**  Each unit maps to one kind (:data:`OPS` and :func:`_layer`); anything else is
-   collected, so that an unsupported model gets one error listing every op type, its count and
-   its nodes.
-3. **Structure.**  The walk goes back from the output along the dominator tree of the data
-   tensors: a unit with one input is a layer; a join (Add, Concat, Mul) gets its branches from the
-   tensor that dominates it, so an Add becomes a ``residual`` (identity shortcut when one side
-   is the fork itself), a Concat a ``concat``, a gate (x · f(x)) a ``scale``; a skip whose
-   branch holds joins of its own (U-Net) is written flat with ``concat: {with: NAME}``.
-4. **Folding.**  conv → batch norm → activation become one layer (``bn: true, act: …``), and
-   runs of identical layers or blocks become ``repeat``.
+2. **Kinds.**  Each unit maps to one kind (:func:`_layer`: docs/import.md has the table),
+   following the tensors' layout (channels first, last, tokens), so that a Transpose to NHWC and
+   back is no layer; anything else is collected, so that an unsupported model gets one error
+   listing every op type, its count and its nodes (or, with ``allow_unknown``, an ``opaque`` layer).
+3. **Structure.**  The walk goes back from the output made last along the dominator tree of the
+   data tensors: a unit with one input is a layer; a join (Add, Concat, Mul) gets its branches
+   from the tensor that dominates it, so an Add becomes a ``residual`` (identity shortcut when one
+   side is the fork itself), a Concat a ``concat``, a gate (x · f(x)) a ``scale``; a skip whose
+   branch holds joins of its own (U-Net) is written flat with ``concat: {with: NAME}``, a join of
+   tensors on one path (SPPF, YOLO's neck) writes the path once and names the earlier ones, and
+   each other output goes on ``from:`` the layer it branches off.
+4. **Folding.**  conv → batch norm → activation become one layer (``bn: true, act: …``), q, k, v
+   and output projections around attention one ``attention``; constructs that recur with one
+   structure become blocks with their differing numbers as args, and runs of identical layers
+   or calls become ``repeat``.
 """
 
 from __future__ import annotations
@@ -1172,12 +1177,6 @@ def _lines(items: list[Item], indent: int, used: set[str]) -> list[str]:
     return lines
 
 
-class Source(Record):
-    name: str  # the file (or the module) as the command line named it
-    producer: str  # "pytorch 2.13.0"
-    opset: int
-
-
 def import_onnx(data: bytes, source: str, input_shape: Sequence[int] | None = None,
                 allow_unknown: bool = False) -> Imported:
     """The spec for an ONNX model (its bytes); SpecError for a model convcalc cannot read."""
@@ -1209,7 +1208,8 @@ def import_onnx(data: bytes, source: str, input_shape: Sequence[int] | None = No
                      "export, solve, --rf, --memory and --train refuse the spec until it is replaced")
     header = [f"# Imported by convcalc from {visible(source)} (ONNX opset {opset}, made by {producer}).",
               "# Each line ends with its output shape; `convcalc show` prints the figures."]
-    name = model.graph.name if model.graph.name not in EXPORTER_NAMES else re.sub(r"\.onnx$", "", source.rpartition("/")[2])
+    stem = re.sub(r"\.onnx$", "", source.rpartition("/")[2]) if not source.startswith("<") else "imported"
+    name = model.graph.name if model.graph.name not in EXPORTER_NAMES else stem  # (the file's, not the exporter's)
     body = ["convcalc: 1", f"name: {_quoted(name)}", f"input: {'x'.join(map(str, (*shape[2:], shape[1])))}"]
     if defined:
         body.append("blocks:")
