@@ -1085,9 +1085,8 @@ def blocks(items: list[Item]) -> tuple[list[Item], list[Block]]:
                       _templated(items[first_at:ends[first_at]], arg_of, first_leaves))
         defined.append(block)
         for n, leaves in occurrences:
-            call_args = {arg_of[k]: leaves[k][1] for k in arg_of}
-            calls[n] = Item({block.name: dict(sorted(call_args.items(), key=lambda kv: list(args).index(kv[0])))},
-                            items[n].name)
+            given = {arg_of[k]: leaves[k][1] for k in arg_of}
+            calls[n] = Item({block.name: {name: given[name] for name in args}}, items[n].name)  # in the args' order
             calls[n].call = True
     out: list[Item] = []
     n = 0
