@@ -434,3 +434,50 @@ def test_standard_input_in_and_out_makes_a_pipe() -> None:
     shown = run("show", "-", "-f", "json", input=result.stdout)
     expect_exit(shown, 0)
     assert '"params": 306' in shown.stdout  # 8·3·3·3 + 10·8 + 10, as the hand-made graph's weights say
+
+
+def test_a_constant_sub_graph_that_would_be_huge_is_refused_not_evaluated() -> None:
+    """ConstantOfShape([100000, 100000]) feeding a Pad: a gigantic array if evaluated."""
+    nodes = [
+        helper.make_node("ConstantOfShape", ["big_shape"], ["big"], name="/c/ConstantOfShape"),
+        helper.make_node("Shape", ["big"], ["pads_long"], name="/c/Shape"),
+        helper.make_node("Concat", ["pads_long", "pads_long", "pads_long", "pads_long"], ["pads"], name="/c/Concat", axis=0),
+        helper.make_node("Pad", ["x", "pads"], ["y"], name="/p/Pad"),
+    ]
+    data = model(nodes, [value("x", 1, 3, 8, 8)], [value("y", 1, 3, "h", "w")],
+                 [helper.make_tensor("big_shape", TensorProto.INT64, [2], [100_000, 100_000])])
+    with pytest.raises(SpecError) as caught:
+        import_onnx(data, "m.onnx")
+    assert caught.value.message == ("node '/c/ConstantOfShape' (ConstantOfShape) would make a constant of 10,000,000,000 "
+                                    "values: convcalc evaluates constants of at most 1,048,576 values")
+
+
+def test_joins_nested_past_the_recursion_limit_are_one_error() -> None:
+    """x → (relu → (relu → … → add) → add) …: each Add's fork is the tensor before its branch."""
+    depth = sys.getrecursionlimit() + 100
+    nodes, current = [], "x"
+    forks = []
+    for n in range(depth):
+        forks.append(current)
+        nodes.append(helper.make_node("Relu", [current], [f"r{n}"], name=f"/r{n}/Relu"))
+        current = f"r{n}"
+    for n in reversed(range(depth)):
+        nodes.append(helper.make_node("Add", [current, forks[n]], [f"a{n}"], name=f"/a{n}/Add"))
+        current = f"a{n}"
+    data = model(nodes, [value("x", 1, 3, 4, 4)], [value(current, 1, 3, 4, 4)])
+    with pytest.raises(SpecError) as caught:
+        import_onnx(data, "m.onnx")
+    assert caught.value.message == "the graph nests its joins, or its constants, too deeply for convcalc to read"
+
+
+def test_the_walks_stop_at_a_bound_of_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ResNet-50's walks take 240 steps; with a bound of 100 the import stops, whatever the graph."""
+    import convcalc.engine.importer as importer
+
+    data = (ROOT / "tests" / "models" / "resnet50.onnx").read_bytes()
+    monkeypatch.setattr(importer, "MOST_STEPS", 100)
+    with pytest.raises(SpecError) as caught:
+        import_onnx(data, "resnet50.onnx")
+    assert caught.value.message == "the graph's joins take more than 100 steps to follow: convcalc does not import it"
+    monkeypatch.setattr(importer, "MOST_STEPS", 240)
+    import_onnx(data, "resnet50.onnx")

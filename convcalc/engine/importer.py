@@ -41,6 +41,11 @@ from ..base.text import visible
 
 MOST_BYTES = 1 << 30  # an ONNX file past 1 GiB is refused before it is parsed
 MOST_NODES = 200_000
+MOST_STEPS = 20_000_000  # steps of the walks over the dominator tree (ResNet-50 takes 240)
+MOST_VALUES = 1 << 20  # the largest constant a constant sub-graph may make when convcalc evaluates it
+# ops whose output can be far larger than their inputs: evaluated only when inference knows its size
+GROWING_OPS = frozenset({"ConstantOfShape", "Expand", "Tile", "Range", "Resize", "Upsample", "Pad", "OneHot", "EyeLike",
+                         "MatMul", "Gemm", "Einsum", "Conv", "ConvTranspose", "Col2Im", "DepthToSpace", "SpaceToDepth"})
 OLDEST_OPSET = 11
 EXPORTER_NAMES = ("", "main_graph", "torch_jit", "torch-jit-export")  # graph names that say nothing
 ACTIVATIONS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "HardSwish": "hardswish",
@@ -251,7 +256,10 @@ class Graph:
         from onnx.reference import ReferenceEvaluator  # start-up: with onnx
 
         if tensor in self.initializers:
-            value = numpy_helper.to_array(self.initializers[tensor])
+            try:
+                value = numpy_helper.to_array(self.initializers[tensor])
+            except Exception as err:  # a weight whose values were dropped, or dims its data do not fill
+                raise SpecError(f"the constant '{visible(tensor)}' has no readable values: {_first_line(err)}") from None
         elif tensor in self.data:
             raise SpecError(f"tensor '{visible(tensor)}' is computed from the input, not a constant")
         elif tensor not in self.producer:
@@ -263,6 +271,12 @@ class Graph:
 
                 value = numpy.array(self.shape(node.input[0]), dtype=numpy.int64)
             else:
+                for out in node.output:  # a constant sub-graph must not make more than it may
+                    known = self.shapes.get(out)
+                    if (known is None and node.op_type in GROWING_OPS) or (known is not None and _numel(known) > MOST_VALUES):
+                        raise SpecError(f"node '{visible(node.name)}' ({visible(node.op_type)}) would make a constant of "
+                                        f"{'unknown size' if known is None else f'{_numel(known):,} values'}: convcalc "
+                                        f"evaluates constants of at most {MOST_VALUES:,} values")
                 args = [self.value(i) if i else None for i in node.input]
                 try:
                     results = ReferenceEvaluator(node).run(None, dict(zip(node.input, args)))
@@ -675,6 +689,7 @@ def _last_word(path: str) -> str | None:
 class Reader:
     def __init__(self, g: Graph) -> None:
         self.g = g
+        self.steps = 0  # see _spend
         self.units = units(g, g.nodes)
         self.idom: dict[str, str | None] = {g.input: None}
         self.depth: dict[str, int] = {g.input: 0}
@@ -699,6 +714,7 @@ class Reader:
         a = tensors[0]
         for b in tensors[1:]:
             while a != b:
+                self._spend(1)
                 if self.depth[a] >= self.depth[b]:
                     a = self.idom[a] or self.g.input
                 else:
@@ -747,8 +763,15 @@ class Reader:
             if t in out or t == fork or t not in self.units:
                 continue
             out.add(t)
+            self._spend(len(self.units[t].inputs))
             todo.extend(self.units[t].inputs)
         return out
+
+    def _spend(self, steps: int) -> None:
+        """Count the walks' steps: a graph built to make them quadratic stops at a bound."""
+        self.steps += steps
+        if self.steps > MOST_STEPS:
+            raise SpecError(f"the graph's joins take more than {MOST_STEPS:,} steps to follow: convcalc does not import it")
 
     def _chained_join(self, unit: Unit, fork: str, deepest: str) -> list[Item]:
         """A join of tensors on one path (SPPF's x, pool(x), pool(pool(x)); YOLO's neck, whose
@@ -1179,6 +1202,13 @@ def _lines(items: list[Item], indent: int, used: set[str]) -> list[str]:
 def import_onnx(data: bytes, source: str, input_shape: Sequence[int] | None = None,
                 allow_unknown: bool = False) -> Imported:
     """The spec for an ONNX model (its bytes); SpecError for a model convcalc cannot read."""
+    try:
+        return _import(data, source, input_shape, allow_unknown)
+    except RecursionError:  # the walks recurse once per nested join and per constant feeding a constant
+        raise SpecError("the graph nests its joins, or its constants, too deeply for convcalc to read") from None
+
+
+def _import(data: bytes, source: str, input_shape: Sequence[int] | None, allow_unknown: bool) -> Imported:
     model = folded(infer(read_model(data), input_shape))
     g = Graph(model)
     reader = Reader(g)
