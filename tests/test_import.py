@@ -481,3 +481,29 @@ def test_the_walks_stop_at_a_bound_of_steps(monkeypatch: pytest.MonkeyPatch) -> 
     assert caught.value.message == "the graph's joins take more than 100 steps to follow: convcalc does not import it"
     monkeypatch.setattr(importer, "MOST_STEPS", 240)
     import_onnx(data, "resnet50.onnx")
+
+
+def test_attributes_convcalc_would_read_wrong_are_refused_not_guessed() -> None:
+    nodes = [helper.make_node("MaxPool", ["x"], ["y"], name="/p/MaxPool", kernel_shape=[2, 2], auto_pad="SAME_UPPER",
+                              strides=[2, 2])]
+    data = model(nodes, [value("x", 1, 3, 7, 7)], [value("y", 1, 3, 4, 4)])
+    with pytest.raises(SpecError) as caught:
+        import_onnx(data, "m.onnx")
+    assert caught.value.message.startswith("convcalc has no kind for 1 op type(s): MaxPool with auto_pad b'SAME_UPPER'")
+    nodes = [helper.make_node("Resize", ["x", "", "scales"], ["y"], name="/r/Resize", mode="weird")]
+    data = model(nodes, [value("x", 1, 3, 4, 4)], [value("y", 1, 3, 8, 8)],
+                 [helper.make_tensor("scales", TensorProto.FLOAT, [4], [1, 1, 2, 2])])
+    with pytest.raises(SpecError) as caught:
+        import_onnx(data, "m.onnx")
+    assert caught.value.message == ("convcalc has no kind for 1 op type(s): Resize in mode weird ×1 (/r/Resize) "
+                                    "(--allow-unknown writes each as an opaque layer)")
+
+
+def test_an_attribute_or_constant_of_the_wrong_form_is_one_error_naming_the_node() -> None:
+    """A Clip's bounds must be scalars; ONNX's inference lets a pair through."""
+    nodes = [helper.make_node("Clip", ["x", "lo", "hi"], ["y"], name="/c/Clip")]
+    data = model(nodes, [value("x", 1, 3, 4, 4)], [value("y", 1, 3, 4, 4)],
+                 [helper.make_tensor("lo", TensorProto.FLOAT, [2], [0, 1]), helper.make_tensor("hi", TensorProto.FLOAT, [], [6])])
+    with pytest.raises(SpecError) as caught:
+        import_onnx(data, "m.onnx")
+    assert caught.value.message.startswith("node '/c/Clip' (Clip) is malformed: TypeError ")

@@ -564,6 +564,8 @@ def _layer(g: Graph, unit: Unit) -> Any:
     if op == "Softmax":
         return "softmax"
     if op in POOLS:
+        if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+            raise Unsupported(f"{op} with auto_pad {visible(str(a['auto_pad']))}")
         options: dict[str, Any] = {"kernel": _per_axis(a["kernel_shape"])}
         strides = a.get("strides", [1] * len(a["kernel_shape"]))
         if list(strides) != list(a["kernel_shape"]):
@@ -600,6 +602,8 @@ def _layer(g: Graph, unit: Unit) -> Any:
         mode = a.get("mode", b"constant")
         if mode not in (b"constant", "constant"):
             raise Unsupported(f"Pad in mode {visible(str(mode))}")
+        if len(node.input) > 3 and node.input[3]:
+            raise Unsupported("Pad of some axes only (its axes input)")
         pads = [int(p) for p in g.value(node.input[1])]
         n = len(pads) // 2
         if any(pads[:2]) or any(pads[n:n + 2]):
@@ -611,7 +615,9 @@ def _layer(g: Graph, unit: Unit) -> Any:
         mode = mode.decode() if isinstance(mode, bytes) else str(mode)
         spatial = len(size)
         named = {"nearest": "nearest", "linear": {1: "linear", 2: "bilinear", 3: "trilinear"}.get(spatial, "linear"),
-                 "cubic": "bicubic"}[mode]
+                 "cubic": "bicubic"}.get(mode)
+        if named is None:
+            raise Unsupported(f"Resize in mode {visible(mode)}")
         options = {"size": _per_axis(size)}
         if named != "nearest":
             options["mode"] = named
@@ -619,7 +625,6 @@ def _layer(g: Graph, unit: Unit) -> Any:
     if op == "Slice":  # a centre crop of the spatial axes (U-Net's skips), or a run of channels (a split)
         whole, out = g.shape(node.input[0]), g.shape(unit.output)
         starts = [int(v) for v in g.value(node.input[1])]
-        ends = [int(v) for v in g.value(node.input[2])]
         axes = [int(v) % len(whole) for v in g.value(node.input[3])] if len(node.input) > 3 and node.input[3] \
             else list(range(len(starts)))
         steps = [int(v) for v in g.value(node.input[4])] if len(node.input) > 4 and node.input[4] else [1] * len(axes)
@@ -631,7 +636,6 @@ def _layer(g: Graph, unit: Unit) -> Any:
                       for axis, start, step in zip(axes, starts, steps))
         if not centred or out[:2] != whole[:2]:
             raise Unsupported("Slice (other than a centre crop of the spatial axes or a run of channels)")
-        del ends
         return {"crop": {"to": _per_axis(out[2:])}}
     if op == "DepthToSpace":
         if a.get("mode", b"DCR") not in (b"CRD", "CRD"):
@@ -866,6 +870,10 @@ class Reader:
     def _item(self, unit: Unit) -> Item:
         try:
             value = _layer(self.g, unit)
+        except (KeyError, IndexError, ValueError, TypeError, OverflowError) as err:  # an attribute missing or absurd
+            node = unit.nodes[-1]
+            raise SpecError(f"node '{visible(node.name)}' ({visible(node.op_type)}) is malformed: "
+                            f"{type(err).__name__} {_first_line(err)}") from None
         except Unsupported as err:
             self.unsupported.setdefault(err.ops, []).append(unit.nodes[-1].name or unit.output)
             self.opaque.append((unit.nodes[-1].name or unit.output, err.ops))
