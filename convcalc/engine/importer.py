@@ -30,6 +30,8 @@ which may point anywhere), after a size check, and every way it can be malformed
 from __future__ import annotations
 
 import io
+import json
+import math
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -115,7 +117,6 @@ def _first_line(err: BaseException) -> str:
 
 def infer(model: Any, input_shape: Sequence[int] | None) -> Any:
     """The model with every tensor's shape, the input's dynamic sizes fixed first."""
-    onnx = _onnx()
     graph = model.graph
     initializers = {t.name for t in graph.initializer}
     inputs = [i for i in graph.input if i.name not in initializers]
@@ -273,9 +274,9 @@ class Graph:
             else:
                 for out in node.output:  # a constant sub-graph must not make more than it may
                     known = self.shapes.get(out)
-                    if (known is None and node.op_type in GROWING_OPS) or (known is not None and _numel(known) > MOST_VALUES):
+                    if (known is None and node.op_type in GROWING_OPS) or (known is not None and math.prod(known) > MOST_VALUES):
                         raise SpecError(f"node '{visible(node.name)}' ({visible(node.op_type)}) would make a constant of "
-                                        f"{'unknown size' if known is None else f'{_numel(known):,} values'}: convcalc "
+                                        f"{'unknown size' if known is None else f'{math.prod(known):,} values'}: convcalc "
                                         f"evaluates constants of at most {MOST_VALUES:,} values")
                 args = [self.value(i) if i else None for i in node.input]
                 try:
@@ -418,13 +419,6 @@ def _constant(g: Graph, tensor: str) -> bool:
     return tensor in g.initializers or (tensor in g.producer and g.producer[tensor].op_type == "Constant")
 
 
-def _numel(dims: Sequence[int]) -> int:
-    n = 1
-    for d in dims:
-        n *= d
-    return n
-
-
 def _matmul(g: Graph, node: Any, data: str, bias: bool) -> Any:
     """x · W with W a constant (C, out): a Linear, dense on a flat input, 1×1 conv on channels last."""
     weight = next((i for i in node.input if i != data), "")
@@ -524,7 +518,7 @@ def _layer(g: Graph, unit: Unit) -> Any:
         return "drop_path"  # training-mode stochastic depth: x times a random mask (its rate is not in the graph's shapes)
     if op == "Concat" and layout == "tokens" and int(a.get("axis", 1)) % 3 == 1:  # (the one data input)
         other = [i for i in node.input if i not in g.data]
-        if len(other) == 1 and node.input[0] == other[0] and _numel(g.shape(other[0])[1:]) == g.shape(unit.inputs[0])[2]:
+        if len(other) == 1 and node.input[0] == other[0] and math.prod(g.shape(other[0])[1:]) == g.shape(unit.inputs[0])[2]:
             return "class_token"  # a learned token put first
         raise Unsupported("Concat of a constant (other than a class token)")
     if op == "Gather" and layout == "tokens" and int(a.get("axis", 0)) == 1:
@@ -558,7 +552,7 @@ def _layer(g: Graph, unit: Unit) -> Any:
     if op == "Mul":
         constant = [i for i in node.input if i not in g.data]
         channels = g.shape(unit.inputs[0])[-1 if layout == "last" else 1]
-        if len(constant) == 1 and _constant(g, constant[0]) and _numel(g.shape(constant[0])) == channels > 1:
+        if len(constant) == 1 and _constant(g, constant[0]) and math.prod(g.shape(constant[0])) == channels > 1:
             return "layer_scale"  # a learnable scale per channel (ConvNeXt's gamma)
         raise Unsupported("Mul by a constant")
     if op == "Softmax":
@@ -986,7 +980,6 @@ def fold(items: list[Item]) -> list[Item]:
 
 def _key(item: Item) -> str:
     """What a layer is, without its name (two layers with one key are the same layer)."""
-    import json  # start-up: with the import
 
     def plain(value: Any) -> Any:
         if isinstance(value, Item):
@@ -1078,8 +1071,6 @@ def blocks(items: list[Item]) -> tuple[list[Item], list[Block]]:
     """Constructs of the top-level list that occur twice or more with one structure (ResNet's
     bottlenecks, MobileNet's inverted residuals) as block calls, their differing numbers as
     args: each block is defined once, and `repeat` then folds runs of equal calls."""
-    import json  # start-up: with the import
-
     groups: dict[str, list[tuple[int, list[Any]]]] = {}
     ends: dict[int, int] = {}  # a construct's position → one past its trailing activations (ResNet's relu)
     for n, item in enumerate(items):
@@ -1260,6 +1251,4 @@ def _import(data: bytes, source: str, input_shape: Sequence[int] | None, allow_u
 
 
 def _quoted(text: str) -> str:
-    import json  # start-up: with the import
-
     return json.dumps(visible(text), ensure_ascii=False)
