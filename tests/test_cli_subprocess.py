@@ -401,3 +401,25 @@ def test_show_json_imports_only_what_it_needs() -> None:
     loaded = _modules_after("show", "specs/convnet.yaml", "-f", "json")
     assert {"yaml", "_json", "convcalc.commands.show", "convcalc.engine.evaluate"} <= loaded
     assert not loaded & {"rich", "csv", "json", "convcalc.commands.solve", "convcalc.engine.receptive", "convcalc.engine.solve"}
+
+
+FROZEN_AFTER = (
+    "import gc, sys\n"
+    "from convcalc.cli import run\n"
+    "sys.argv = ['convcalc', *sys.argv[1:]]\n"
+    "try:\n"
+    "    run()\n"
+    "except SystemExit as exit:\n"
+    "    sys.stdout.flush()\n"
+    "    print('FROZEN', gc.get_freeze_count(), 'CODE', exit.code, file=sys.stderr)\n"
+)
+
+
+@pytest.mark.parametrize(("args", "code"), [(["show", "specs/convnet.yaml", "-f", "json"], 0), (["show", "nothing.yaml"], 2)])
+def test_the_console_script_freezes_what_the_teardown_would_rescan(args: list[str], code: int) -> None:
+    # Start-up (issue 9): the interpreter's exit runs full collections over every object alive;
+    # frozen, they are skipped.  Whatever the command's outcome, the heap is frozen as it ends.
+    out = subprocess.run([sys.executable, "-c", FROZEN_AFTER, *args], capture_output=True, text=True, cwd=ROOT)
+    frozen, exit_code = re.search(r"FROZEN (\d+) CODE (\d+)", out.stderr).groups()  # type: ignore[union-attr]
+    assert int(exit_code) == code
+    assert int(frozen) > 10_000  # click, PyYAML and convcalc's modules: tens of thousands of objects
