@@ -211,6 +211,14 @@ def test_bash_completion_offers(words: str, cword: int, offered: list[str]) -> N
         assert values == offered
 
 
+@pytest.mark.parametrize("words", ["convcalc show sp", "convcalc check specs/a.yaml sp"])
+def test_bash_completion_leaves_a_spec_name_to_the_shell_files(words: str) -> None:
+    # The spec argument is a file name: click answers "file", and bash lists the files itself.
+    out = complete({"_CONVCALC_COMPLETE": "bash_complete", "COMP_WORDS": words, "COMP_CWORD": str(len(words.split()) - 1)})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["file,sp"]
+
+
 def test_bash_completion_in_bash() -> None:
     """The generated script sourced in a real bash, its function called as `complete -F` would."""
     bash = shutil.which("bash")

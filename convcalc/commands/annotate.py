@@ -13,6 +13,7 @@ import click
 from ..base.errors import ExitCode, SpecError
 from ..base.text import visible
 from .common import SPEC_PATH, Invalid, about, read
+from .declare import command
 from .files import STDIN, write_atomically
 
 
@@ -67,7 +68,7 @@ def run(specs: Sequence[str], check: bool = False, output: str | None = None, st
     return int(status)
 
 
-@click.command()
+@command()
 @click.argument("specs", nargs=-1, required=True, metavar="SPEC...", type=SPEC_PATH)
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 when an annotation is missing or stale.")
 @click.option("--stdout", "to_stdout", is_flag=True, help="Print the annotated spec instead of writing it (= -o -).")

@@ -11,6 +11,7 @@ import click
 from ..base.errors import ExitCode, SpecError
 from ..outputs.formats import writer
 from .common import SPEC_PATH, Invalid, format_option, read, set_option
+from .declare import command
 
 
 def run(
@@ -49,7 +50,7 @@ def run(
     return int(exit_code(results))
 
 
-@click.command()
+@command()
 @click.argument("specs", nargs=-1, required=True, metavar="SPEC...", type=SPEC_PATH)
 @format_option("check", "text", "text (path:line:col: severity: message), json, or github (workflow annotations).")
 @click.option("--strict", is_flag=True, help="Also fail on info flags (every non-integer size).")

@@ -19,13 +19,14 @@ import click
 from ..base.errors import SpecError
 from ..base.text import visible
 from ..outputs.formats import choices
+from .declare import SpecPath
 from .files import STDIN, read_source
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ..spec.parser import Spec
 
-SPEC_PATH = click.Path(allow_dash=True)  # a file name, so that the shell completes it; read by read_source
+SPEC_PATH = SpecPath()  # a file name, so that the shell completes it; read by read_source
 F = TypeVar("F", bound=Callable[..., Any])
 
 

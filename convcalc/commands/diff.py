@@ -10,6 +10,7 @@ import click
 from ..base.errors import ExitCode
 from ..outputs.formats import Terminal, writer
 from .common import SPEC_PATH, about, checked_input, format_option, input_option, load
+from .declare import command
 from .common import returns_exit_code, set_option, settings_of
 
 
@@ -39,7 +40,7 @@ def run(
     return ExitCode.PROBLEMS if result.changed else ExitCode.OK
 
 
-@click.command()
+@command()
 @click.argument("a", metavar="A", type=SPEC_PATH)
 @click.argument("b", metavar="B", type=SPEC_PATH)
 @set_option()

@@ -16,6 +16,7 @@ from ..base.errors import ExitCode
 from ..base.text import visible
 from ..outputs.formats import MOST_BOXES, SCALES, DrawStyle, Terminal, choices, writer
 from .common import SPEC_PATH, about, checked_input, input_option, load, rank_option, returns_exit_code, set_option
+from .declare import command
 from .files import write_atomically
 from .show import depth_value
 
@@ -83,7 +84,7 @@ def run(
     return ExitCode.OK
 
 
-@click.command()
+@command()
 @click.argument("spec", metavar="SPEC", type=SPEC_PATH)
 @click.option("-o", "--output", metavar="FILE",
               help="Write the picture to FILE, whole or not at all (default: standard output).")

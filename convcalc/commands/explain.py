@@ -9,6 +9,7 @@ import click
 from ..base.errors import ExitCode
 from ..outputs.formats import writer
 from .common import SPEC_PATH, about, format_option, load, returns_exit_code, set_option
+from .declare import command
 
 
 @returns_exit_code
@@ -27,7 +28,7 @@ def run(
     return ExitCode.OK
 
 
-@click.command()
+@command()
 @click.argument("spec", metavar="SPEC", type=SPEC_PATH)
 @click.argument("layers", metavar="[LAYER]...", nargs=-1)
 @click.option("--batch", type=click.IntRange(min=1), help="Batch size (MACs and FLOPs scale).")

@@ -13,6 +13,7 @@ import click
 from ..base.errors import ExitCode
 from ..base.text import visible
 from .common import SPEC_PATH, about, load, returns_exit_code, set_option
+from .declare import command
 from .files import write_atomically
 
 TARGETS = ("torch",)
@@ -38,7 +39,7 @@ def run(spec: str, target: str, output: str | None, settings: dict[str, str] | N
     return ExitCode.OK
 
 
-@click.command()
+@command()
 @click.argument("spec", metavar="SPEC", type=SPEC_PATH)
 @click.option("--to", "target", type=click.Choice(TARGETS), required=True, help="The framework: torch (PyTorch).")
 @click.option("-o", "--output", metavar="FILE", help="Write the code to FILE, atomically (default: standard output).")

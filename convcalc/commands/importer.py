@@ -9,6 +9,7 @@ import click
 from ..base.errors import ExitCode, SpecError
 from ..base.text import visible
 from .common import about, check_shape, returns_exit_code
+from .declare import command
 from .files import STDIN, write_atomically
 
 
@@ -121,7 +122,7 @@ def run(model: str | None, output: str | None, input_: str | None, torch_target:
     return ExitCode.OK
 
 
-@click.command("import")
+@command("import")
 @click.argument("model", metavar="[MODEL.onnx]", required=False)
 @click.option("-o", "--output", metavar="FILE", help="Write the spec to FILE, whole or not at all (default: standard output).")
 @click.option("--input", "input_", metavar="SHAPE", callback=lambda ctx, param, value: check_shape(value, "--input"),

@@ -7,9 +7,10 @@ import click
 from ..base.errors import SpecError
 from ..outputs.formats import writer
 from .common import format_option
+from .declare import command
 
 
-@click.command()
+@command()
 @click.argument("names", nargs=-1, metavar="[NAME]...")
 @format_option("kinds", "text")
 def kinds(names: tuple[str, ...], fmt: str) -> None:

@@ -19,6 +19,7 @@ import click
 from ..base.errors import ExitCode
 from ..base.text import suggest, visible
 from ..base.version import __version__
+from .declare import HELP_NAMES, command, version_option
 NO_ARGS: type[click.UsageError] = getattr(
     click.exceptions, "NoArgsIsHelpError", type("NeverRaised", (click.UsageError,), {})
 )
@@ -31,6 +32,7 @@ COMMANDS = ("show", "check", "solve", "explain", "draw", "sweep", "diff", "kinds
             "help", "version")
 MODULES = {"import": ("importer", "import_command")}  # a command whose name is a Python keyword
 GROUP_OPTIONS = ("--help", "-h", "--version", "-V")
+VERSION_LINE = f"convcalc, version {__version__}"  # --version, -V and `convcalc version`
 
 
 class DefaultGroup(click.Group):
@@ -70,8 +72,7 @@ def _show_option(word: str) -> bool:
     return any(word in p.opts for p in show.params)
 
 
-@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", "-V", prog_name="convcalc")
+@command(cls=DefaultGroup, params=[version_option(VERSION_LINE)], context_settings={"help_option_names": list(HELP_NAMES)})
 def main() -> None:
     """convcalc: shapes, params, MACs and FLOPs of a CNN written as a YAML layer stack.
 
@@ -91,7 +92,7 @@ def main() -> None:
     """
 
 
-@click.command("help")
+@command("help")
 @click.argument("command", required=False, metavar="[COMMAND]")
 @click.pass_context
 def help_command(ctx: click.Context, command: str | None) -> None:
@@ -108,10 +109,10 @@ def help_command(ctx: click.Context, command: str | None) -> None:
         click.echo(found.get_help(sub))
 
 
-@click.command("version")
+@command("version")
 def version_command() -> None:
     """Show the version (as --version and -V do)."""
-    click.echo(f"convcalc, version {__version__}")
+    click.echo(VERSION_LINE)
 
 
 def run(argv: list[str] | None = None) -> Any:

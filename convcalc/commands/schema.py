@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import click
 
+from .declare import command
 
-@click.command()
+
+@command()
 def schema() -> None:
     """Print the JSON Schema of the spec format, for editors and validators."""
     from ..outputs.schema import schema_json  # start-up: the schema walks every kind

@@ -27,6 +27,7 @@ from .common import (
     returns_exit_code,
     set_option,
 )
+from .declare import command
 from .files import write_atomically
 
 
@@ -181,7 +182,7 @@ def run(
     return ExitCode.PROBLEMS if failed else ExitCode.OK
 
 
-@click.command()
+@command()
 @click.argument("specs", metavar="SPEC...", type=SPEC_PATH, nargs=-1, required=True)
 @click.option(
     "--input",

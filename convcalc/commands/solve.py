@@ -19,6 +19,7 @@ from .common import (
     returns_exit_code,
     set_option,
 )
+from .declare import command
 
 
 @returns_exit_code
@@ -68,7 +69,7 @@ def run(
     return ExitCode.OK
 
 
-@click.command()
+@command()
 @click.argument("spec", metavar="SPEC", type=SPEC_PATH)
 @click.option(
     "--output",

@@ -11,6 +11,7 @@ from ..base.errors import ExitCode
 from ..base.text import visible
 from ..outputs.formats import writer
 from .common import SPEC_PATH, about, format_option, read, returns_exit_code, set_option
+from .declare import command
 from .files import write_atomically
 from .show import terminal
 
@@ -106,7 +107,7 @@ def _plot_file(ctx: click.Context | None, param: click.Parameter | None, value: 
     return suffix
 
 
-@click.command()
+@command()
 @click.argument("spec", metavar="SPEC", type=SPEC_PATH)
 @click.option("--vary", "vary", metavar="NAME=V1,V2,…", multiple=True, callback=lambda ctx, param, values: _vary(values),
               help="One of the spec's args and its values: width=0.5,0.75,1.0, or a range depth=1..3/1 (both ends "
