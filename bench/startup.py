@@ -61,11 +61,11 @@ def main() -> None:
         "import yaml, click": [sys.executable, "-c", "import yaml, click"],
         "--version": [*cli, "--version"],
         "--help": [*cli, "--help"],
-        "show --format json": [*cli, "show", args.spec, "--format", "json"],
+        "show -f json": [*cli, "show", args.spec, "-f", "json"],
         "show --format csv": [*cli, "show", args.spec, "--format", "csv"],
         "check": [*cli, "check", args.spec],
         "show (table)": [*cli, "show", args.spec, "--color", "always"],
-        "show --rf --format json": [*cli, "show", args.spec, "--rf", "--format", "json"],
+        "show --rf -f json": [*cli, "show", args.spec, "--rf", "-f", "json"],
         "solve": [*cli, "solve", args.spec],
     }
     ms_of = medians(cases, args.runs)

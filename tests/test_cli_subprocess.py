@@ -404,10 +404,11 @@ def test_show_json_imports_only_what_it_needs() -> None:
     loaded = _modules_after("show", "specs/convnet.yaml", "-f", "json")
     assert {"yaml", "_json", "convcalc.commands.show", "convcalc.engine.evaluate"} <= loaded
     assert not loaded & {"rich", "csv", "json", "convcalc.commands.solve", "convcalc.engine.receptive", "convcalc.engine.solve"}
-    # convcalc declares its --help, --version and spec type with their texts: no gettext lookup, no
-    # locale (a short option such as -f still makes click's parser build, and drop, a "no such
-    # option" message while it tries -f as a long option first: that one is click's)
-    assert "locale" not in _modules_after("show", "specs/convnet.yaml", "--format", "json")
+    # convcalc declares its --help, --version and spec type with their texts, and spells -f long
+    # before click's parser would try it as a long option and build a "no such option" error:
+    # no gettext lookup (locale), no suggestions (difflib)
+    assert not loaded & {"locale", "difflib"}
+    assert not _modules_after("show", "specs/convnet.yaml", "--format", "json", "-q") & {"locale", "difflib"}
 
 
 FROZEN_AFTER = (

@@ -19,7 +19,7 @@ import click
 from ..base.errors import ExitCode
 from ..base.text import suggest, visible
 from ..base.version import __version__
-from .declare import HELP_NAMES, command, version_option
+from .declare import HELP_NAMES, command, long_spelling, version_option
 NO_ARGS: type[click.UsageError] = getattr(
     click.exceptions, "NoArgsIsHelpError", type("NeverRaised", (click.UsageError,), {})
 )
@@ -63,7 +63,7 @@ class DefaultGroup(click.Group):
                         f"no command '{visible(first)}'{close} To read a file of that name: convcalc show ./{visible(first)}"
                     )
             args = ["show", *args]
-        return super().parse_args(ctx, args)
+        return super().parse_args(ctx, long_spelling(self, ctx, args, interspersed=False))
 
 
 def _show_option(word: str) -> bool:
