@@ -59,8 +59,7 @@ def test_a_respelt_command_line_parses_as_the_typed_one(name: str, data: st.Data
     command = main if name == "main" else _command(name)
     words = st.sampled_from(_spellings(command) + AWKWARD + (list(COMMANDS[:3]) if name == "main" else []))
     args = data.draw(st.lists(words, max_size=8))
-    interspersed = not isinstance(command, click.Group)
-    spelt = long_spelling(command, click.Context(command), args, interspersed=interspersed)
+    spelt = long_spelling(command, click.Context(command), args)
     assert _outcome(command, spelt) == _outcome(command, args)
 
 
@@ -82,5 +81,5 @@ def test_short_options_are_respelt_only_where_certain(args: list[str], spelt: li
 
 def test_the_group_respells_only_its_own_options() -> None:
     # Everything from the command's name on is the command's to read.
-    assert long_spelling(main, click.Context(main), ["-V"], interspersed=False) == ["--version"]
-    assert long_spelling(main, click.Context(main), ["show", "-f", "json"], interspersed=False) == ["show", "-f", "json"]
+    assert long_spelling(main, click.Context(main), ["-V"]) == ["--version"]
+    assert long_spelling(main, click.Context(main), ["show", "-f", "json"]) == ["show", "-f", "json"]

@@ -48,13 +48,14 @@ def version_option(line: str) -> click.Option:
     return click.Option(["--version", "-V"], is_flag=True, expose_value=False, is_eager=True, callback=show, help=VERSION)
 
 
-def long_spelling(command: click.Command, ctx: click.Context, args: list[str], interspersed: bool = True) -> list[str]:
+def long_spelling(command: click.Command, ctx: click.Context, args: list[str]) -> list[str]:
     """``args`` with each short option that stands alone and has its values after it (``-f json``)
     spelt long (``--format json``): the same parse, without click's failed long-option try.
 
     Only what is certainly an option is respelt: the walk skips each option's values, stops at
     ``--``, at anything it does not know that starts with ``-`` (``-qf`` may end in an option
-    whose value comes next), and, for a group, at the first argument that is not an option.  An
+    whose value comes next), and, where options cannot follow arguments (a group's, before its
+command's name), at the first argument that is not an option.  An
     option short of its values keeps its spelling, so click's error names what was typed.
     """
     options: dict[str, tuple[str | None, int]] = {}  # spelling -> (its long spelling, values taken)
@@ -62,7 +63,7 @@ def long_spelling(command: click.Command, ctx: click.Context, args: list[str], i
         if not isinstance(param, click.Option):
             continue
         takes = 0 if param.is_flag or param.count else param.nargs
-        if takes < 0 or getattr(param, "_flag_needs_value", False):
+        if takes < 0 or getattr(param, "_flag_needs_value", False):  # (a flag that may take a value)
             return args  # an option of a shape this walk does not follow: left to click as typed
         longs = [o for o in param.opts if o.startswith("--")]
         for spelling in (*param.opts, *param.secondary_opts):
@@ -74,7 +75,7 @@ def long_spelling(command: click.Command, ctx: click.Context, args: list[str], i
         arg = args[i]
         known = options.get(arg)
         if known is None:
-            if (arg.startswith("-") and arg != "-") or not interspersed:  # "-" alone is standard input
+            if (arg.startswith("-") and arg != "-") or not ctx.allow_interspersed_args:  # "-" is standard input
                 break
             spelt.append(arg)
             i += 1

@@ -63,7 +63,7 @@ class DefaultGroup(click.Group):
                         f"no command '{visible(first)}'{close} To read a file of that name: convcalc show ./{visible(first)}"
                     )
             args = ["show", *args]
-        return super().parse_args(ctx, long_spelling(self, ctx, args, interspersed=False))
+        return super().parse_args(ctx, long_spelling(self, ctx, args))
 
 
 def _show_option(word: str) -> bool:
