@@ -395,7 +395,6 @@ def test_version_and_help_import_no_spec_machinery(args: list[str]) -> None:
     assert not loaded & {"yaml", "rich", "json", "convcalc.model.kinds", "convcalc.engine.evaluate"}
     if args == ["--version"]:
         assert "locale" not in loaded  # convcalc's own --version text: no gettext lookup
-    if args == ["--version"]:
         group = {"convcalc.commands.main", "convcalc.commands.declare"}  # the group and its click declarations
         assert not {m for m in loaded if m.startswith("convcalc.commands.") and m not in group}
 

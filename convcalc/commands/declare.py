@@ -22,8 +22,9 @@ from typing import Any
 import click
 
 HELP = "Show this message and exit."
-HELP_NAMES = ("-h", "--help")
+HELP_NAMES = ("--help", "-h")
 VERSION = "Show the version and exit."
+VERSION_NAMES = ("--version", "-V")
 
 
 def _show_help(ctx: click.Context, param: click.Parameter, value: bool) -> None:
@@ -45,7 +46,7 @@ def version_option(line: str) -> click.Option:
             click.echo(line, color=ctx.color)
             ctx.exit()
 
-    return click.Option(["--version", "-V"], is_flag=True, expose_value=False, is_eager=True, callback=show, help=VERSION)
+    return click.Option(list(VERSION_NAMES), is_flag=True, expose_value=False, is_eager=True, callback=show, help=VERSION)
 
 
 def long_spelling(command: click.Command, ctx: click.Context, args: list[str]) -> list[str]:

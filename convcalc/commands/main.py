@@ -19,7 +19,8 @@ import click
 from ..base.errors import ExitCode
 from ..base.text import suggest, visible
 from ..base.version import __version__
-from .declare import HELP_NAMES, command, long_spelling, version_option
+from .declare import HELP_NAMES, VERSION_NAMES, command, long_spelling, version_option
+
 NO_ARGS: type[click.UsageError] = getattr(
     click.exceptions, "NoArgsIsHelpError", type("NeverRaised", (click.UsageError,), {})
 )
@@ -31,7 +32,7 @@ NO_ARGS: type[click.UsageError] = getattr(
 COMMANDS = ("show", "check", "solve", "explain", "draw", "sweep", "diff", "kinds", "annotate", "export", "import", "schema",
             "help", "version")
 MODULES = {"import": ("importer", "import_command")}  # a command whose name is a Python keyword
-GROUP_OPTIONS = ("--help", "-h", "--version", "-V")
+GROUP_OPTIONS = (*HELP_NAMES, *VERSION_NAMES)  # each long name, then its short one
 VERSION_LINE = f"convcalc, version {__version__}"  # --version, -V and `convcalc version`
 
 
